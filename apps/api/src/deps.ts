@@ -1,0 +1,23 @@
+import type { Db } from '@booking/db';
+import type { Logger } from '@booking/observability';
+import type { DecisionHub } from '@booking/queue';
+
+import type { EventCache } from './event-cache.ts';
+import type { QueueRegistry } from './queue-registry.ts';
+
+/** Everything the HTTP layer uses, built by `startApi` (or by a test). */
+export interface ApiDeps {
+  db: Db;
+  logger: Logger;
+  adminKey: string;
+  bodyLimitBytes: number;
+  events: EventCache;
+  queues: QueueRegistry;
+  hub: DecisionHub;
+  /** Tells the workers about a new event at once (best effort: they also poll). */
+  announceEvent: (eventId: string) => Promise<void>;
+  /** Resolves when Redis answers. */
+  pingRedis: () => Promise<void>;
+  /** Upper bound for waiting on a cancellation to be applied (ms). */
+  cancelWaitMs: number;
+}

@@ -1,0 +1,78 @@
+import { type Db, type EventRow, findEventById } from '@booking/db';
+
+/** What the ingress needs to know about an event; none of it changes after creation. */
+export interface EventInfo {
+  id: string;
+  capacity: number;
+  maxPerUser: number | null;
+  salesStartAt: number | null;
+  salesEndAt: number | null;
+}
+
+interface Entry {
+  info: EventInfo | null;
+  expiresAt: number;
+}
+
+/**
+ * Remembers events so that a submission for a known event costs no database query. Known events are
+ * kept (they are immutable) up to `maxEntries`, least recently used out first; unknown ids are
+ * remembered briefly so a flood of bad ids does not become a flood of queries.
+ */
+export class EventCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<EventInfo | null>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly maxEntries = 50_000,
+    private readonly missTtlMs = 5_000,
+  ) {}
+
+  /** The event, or null when it does not exist. */
+  async get(eventId: string): Promise<EventInfo | null> {
+    const entry = this.entries.get(eventId);
+    if (entry && entry.expiresAt > Date.now()) {
+      this.entries.delete(eventId);
+      this.entries.set(eventId, entry);
+      return entry.info;
+    }
+    let load = this.inflight.get(eventId);
+    if (!load) {
+      load = this.load(eventId).finally(() => this.inflight.delete(eventId));
+      this.inflight.set(eventId, load);
+    }
+    return load;
+  }
+
+  /** Records an event just created (or read) so its first submission needs no query. */
+  remember(row: EventRow): void {
+    this.put(row.id, toInfo(row), Number.POSITIVE_INFINITY);
+  }
+
+  private async load(eventId: string): Promise<EventInfo | null> {
+    const row = await findEventById(this.db, eventId);
+    const info = row ? toInfo(row) : null;
+    this.put(eventId, info, info ? Number.POSITIVE_INFINITY : Date.now() + this.missTtlMs);
+    return info;
+  }
+
+  private put(eventId: string, info: EventInfo | null, expiresAt: number): void {
+    this.entries.delete(eventId);
+    this.entries.set(eventId, { info, expiresAt });
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+  }
+}
+
+function toInfo(row: EventRow): EventInfo {
+  return {
+    id: row.id,
+    capacity: row.capacity,
+    maxPerUser: row.max_per_user,
+    salesStartAt: row.sales_start_at?.getTime() ?? null,
+    salesEndAt: row.sales_end_at?.getTime() ?? null,
+  };
+}

@@ -1,0 +1,38 @@
+// API role: `npm run start:api`.
+import { apiEnv, loadEnvOrExit, resolveAdminKey } from '@booking/config';
+import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
+import { createLogger } from '@booking/observability';
+
+import { startApi } from './server.ts';
+
+const env = loadEnvOrExit(apiEnv, process.env);
+const logger = createLogger({ level: env.LOG_LEVEL, service: 'booking-api' });
+const admin = resolveAdminKey(env.ADMIN_API_KEY);
+if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
+
+await ensureDatabase(env.DATABASE_URL);
+const { db } = createDb({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-api' });
+await migrateToLatest(db);
+
+const api = await startApi({
+  db,
+  redis: { url: env.REDIS_URL, cluster: env.REDIS_CLUSTER },
+  prefix: env.QUEUE_PREFIX,
+  logger,
+  adminKey: admin.key,
+  port: env.PORT,
+  bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  await api.close();
+  await db.destroy();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,106 @@
+import { findBookingById, toBookingView } from '@booking/db';
+import {
+  AppError,
+  createBookingBody,
+  idempotencyKey,
+  isOpaqueId,
+  newRequestId,
+} from '@booking/domain';
+import { type BookJobData, cancelJobId } from '@booking/queue';
+import { Router } from 'express';
+
+import type { ApiDeps } from '../deps.ts';
+import type { EventInfo } from '../event-cache.ts';
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../middleware/problem.ts';
+import { parseOrThrow, requireJson } from '../middleware/validate.ts';
+
+function checkSalesWindow(event: EventInfo, now: number): void {
+  if (event.salesStartAt !== null && now < event.salesStartAt) {
+    throw new AppError('SALES_NOT_OPEN', `sales open at ${new Date(event.salesStartAt).toISOString()}`);
+  }
+  if (event.salesEndAt !== null && now >= event.salesEndAt) {
+    throw new AppError('SALES_CLOSED', `sales closed at ${new Date(event.salesEndAt).toISOString()}`);
+  }
+}
+
+/** Booking submission, booking reads and cancellation. */
+export function bookingsRouter(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.post('/v1/events/:eventId/bookings', requireJson, async (req, res) => {
+    const body = parseOrThrow(createBookingBody, req.body, 'booking request');
+    const key = req.header('idempotency-key');
+    if (key !== undefined) parseOrThrow(idempotencyKey, key, 'Idempotency-Key header');
+    const { eventId } = req.params as { eventId: string };
+    const event = isOpaqueId(eventId) ? await deps.events.get(eventId) : null;
+    if (!event) throw new AppError('EVENT_NOT_FOUND', `no event ${eventId}`);
+    const now = Date.now();
+    checkSalesWindow(event, now);
+
+    const requestId = newRequestId(eventId);
+    const job: BookJobData = {
+      kind: 'book',
+      requestId,
+      eventId,
+      userId: body.userId,
+      quantity: body.quantity,
+      acceptedAt: new Date(now).toISOString(),
+    };
+    await deps.queues.enqueue(eventId, requestId, job);
+    res
+      .status(202)
+      .location(`/v1/booking-requests/${requestId}`)
+      .json({ requestId, status: 'pending', eventId, userId: body.userId, quantity: body.quantity });
+  });
+
+  router.get('/v1/bookings/:bookingId', async (req, res) => {
+    const { bookingId } = req.params;
+    const row = isOpaqueId(bookingId) ? await findBookingById(deps.db, bookingId) : undefined;
+    if (!row) throw new AppError('BOOKING_NOT_FOUND', `no booking ${bookingId}`);
+    res.json(toBookingView(row));
+  });
+
+  // The cancellation runs in the event's queue, like bookings, so seats come back exactly once and in
+  // order; this handler waits for it to be applied.
+  router.post('/v1/bookings/:bookingId/cancel', async (req, res) => {
+    const { bookingId } = req.params;
+    const row = isOpaqueId(bookingId) ? await findBookingById(deps.db, bookingId) : undefined;
+    if (!row) throw new AppError('BOOKING_NOT_FOUND', `no booking ${bookingId}`);
+    if (row.status === 'cancelled') {
+      res.json(toBookingView(row));
+      return;
+    }
+    const jobId = cancelJobId(bookingId);
+    const deadline = Date.now() + deps.cancelWaitMs;
+    const first = deps.hub.register(jobId, deps.cancelWaitMs);
+    try {
+      await deps.queues.enqueue(row.event_id, jobId, { kind: 'cancel', bookingId, eventId: row.event_id });
+    } catch (err) {
+      first.cancel();
+      throw err;
+    }
+    let waiter = first;
+    for (;;) {
+      // Re-read after registering: the cancellation may have been applied before we subscribed.
+      const current = await findBookingById(deps.db, bookingId);
+      if (current?.status === 'cancelled') {
+        waiter.cancel();
+        res.json(toBookingView(current));
+        return;
+      }
+      const outcome = await waiter.result;
+      if (outcome.kind === 'message' && outcome.message.type === 'cancellation') {
+        res.json(outcome.message.booking);
+        return;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      waiter = deps.hub.register(jobId, left);
+    }
+    throw new AppError('UNAVAILABLE', 'the cancellation is queued but not applied yet; repeat the call', {
+      retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,35 @@
+import { findEventById, insertEvent, toEventView } from '@booking/db';
+import { AppError, createEventBody, isOpaqueId, newEventId } from '@booking/domain';
+import { Router } from 'express';
+
+import type { ApiDeps } from '../deps.ts';
+import { requireAdmin } from '../middleware/admin-auth.ts';
+import { parseOrThrow, requireJson } from '../middleware/validate.ts';
+
+/** `POST /v1/events` (admin) and `GET /v1/events/:eventId`. */
+export function eventsRouter(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.post('/v1/events', requireAdmin(deps.adminKey), requireJson, async (req, res) => {
+    const body = parseOrThrow(createEventBody, req.body, 'event');
+    const row = await insertEvent(deps.db, { id: newEventId(), ...body });
+    deps.events.remember(row);
+    deps.announceEvent(row.id).catch((err: Error) =>
+      deps.logger.warn('could not announce event; workers will find it on their next refresh', {
+        eventId: row.id,
+        error: err.message,
+      }),
+    );
+    deps.logger.info('event created', { eventId: row.id, capacity: row.capacity });
+    res.status(201).location(`/v1/events/${row.id}`).json(toEventView(row));
+  });
+
+  router.get('/v1/events/:eventId', async (req, res) => {
+    const { eventId } = req.params;
+    const row = isOpaqueId(eventId) ? await findEventById(deps.db, eventId) : undefined;
+    if (!row) throw new AppError('EVENT_NOT_FOUND', `no event ${eventId}`);
+    res.json(toEventView(row));
+  });
+
+  return router;
+}

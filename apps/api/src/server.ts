@@ -1,0 +1,102 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+
+import type { Db } from '@booking/db';
+import type { Logger } from '@booking/observability';
+import { DecisionHub, type RedisSettings, createRedis, decisionsChannel, eventsChannel } from '@booking/queue';
+
+import { createApp } from './app.ts';
+import { EventCache } from './event-cache.ts';
+import { QueueRegistry } from './queue-registry.ts';
+
+export interface ApiOptions {
+  db: Db;
+  redis: RedisSettings;
+  prefix: string;
+  logger: Logger;
+  adminKey: string;
+  port: number;
+  host?: string;
+  bodyLimitBytes?: number;
+  /** How long shutdown lets requests in flight finish (ms); long-polls are answered at once. */
+  shutdownGraceMs?: number;
+  cancelWaitMs?: number;
+}
+
+export interface ApiHandle {
+  readonly port: number;
+  readonly server: Server;
+  /** Stops accepting connections, answers waiting long-polls, closes Redis connections. */
+  close(): Promise<void>;
+}
+
+function waitReady(client: ReturnType<typeof createRedis>, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    client.on('ready', done);
+  });
+}
+
+/** Starts the API role on `port` (0 for any free port). */
+export async function startApi(options: ApiOptions): Promise<ApiHandle> {
+  const { logger, prefix } = options;
+  const command = createRedis(options.redis, 'command', 'booking-api');
+  const subscriber = createRedis(options.redis, 'subscriber', 'booking-api-sub');
+  // Requests fail fast while Redis is down; at start, give it a moment to connect first.
+  await waitReady(command, 5_000);
+  const hub = new DecisionHub(subscriber, decisionsChannel(prefix));
+  await hub.start();
+  const queues = new QueueRegistry(command, prefix);
+
+  const app = createApp({
+    db: options.db,
+    logger,
+    adminKey: options.adminKey,
+    bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
+    events: new EventCache(options.db),
+    queues,
+    hub,
+    announceEvent: async (eventId) => {
+      await command.publish(eventsChannel(prefix), eventId);
+    },
+    pingRedis: async () => {
+      await command.ping();
+    },
+    cancelWaitMs: options.cancelWaitMs ?? 10_000,
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(options.port, options.host ?? '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  // Long-polls last up to 30 s; keep idle keep-alive sockets a little longer than a typical balancer's.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const port = (server.address() as AddressInfo).port;
+  logger.info('api listening', { port });
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    server,
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        hub.releaseAll();
+        server.closeIdleConnections();
+        const grace = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+        await stopped;
+        clearTimeout(grace);
+        await queues.close();
+        await Promise.allSettled([command.quit(), subscriber.quit()]);
+        logger.info('api stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// Single-process server: `npm start` runs the API and a worker together, after applying migrations.
+import { loadEnvOrExit, resolveAdminKey, serverEnv } from '@booking/config';
+import { startApi } from '@booking/api';
+import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
+import { createLogger } from '@booking/observability';
+import { startWorker } from '@booking/worker';
+
+const env = loadEnvOrExit(serverEnv, process.env);
+const logger = createLogger({ level: env.LOG_LEVEL, service: 'booking' });
+const admin = resolveAdminKey(env.ADMIN_API_KEY);
+if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
+
+await ensureDatabase(env.DATABASE_URL);
+const { db } = createDb({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking' });
+await migrateToLatest(db);
+
+const redis = { url: env.REDIS_URL, cluster: env.REDIS_CLUSTER };
+const worker = await startWorker({
+  db,
+  redis,
+  prefix: env.QUEUE_PREFIX,
+  logger,
+  maxEvents: env.WORKER_CONCURRENCY_EVENTS,
+  lockMs: env.WORKER_LOCK_MS,
+  refreshMs: env.EVENT_REFRESH_MS,
+  shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+});
+const api = await startApi({
+  db,
+  redis,
+  prefix: env.QUEUE_PREFIX,
+  logger,
+  adminKey: admin.key,
+  port: env.PORT,
+  bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  await api.close();
+  await worker.close();
+  await db.destroy();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

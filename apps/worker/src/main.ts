@@ -1,0 +1,35 @@
+// Worker role: `npm run start:worker`.
+import { loadEnvOrExit, workerEnv } from '@booking/config';
+import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
+import { createLogger } from '@booking/observability';
+
+import { startWorker } from './worker.ts';
+
+const env = loadEnvOrExit(workerEnv, process.env);
+const logger = createLogger({ level: env.LOG_LEVEL, service: 'booking-worker' });
+
+await ensureDatabase(env.DATABASE_URL);
+const { db } = createDb({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-worker' });
+await migrateToLatest(db);
+
+const worker = await startWorker({
+  db,
+  redis: { url: env.REDIS_URL, cluster: env.REDIS_CLUSTER },
+  prefix: env.QUEUE_PREFIX,
+  logger,
+  maxEvents: env.WORKER_CONCURRENCY_EVENTS,
+  lockMs: env.WORKER_LOCK_MS,
+  refreshMs: env.EVENT_REFRESH_MS,
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info('shutting down', { signal });
+  await worker.close();
+  await db.destroy();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

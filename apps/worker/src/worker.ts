@@ -1,0 +1,72 @@
+import type { Db } from '@booking/db';
+import type { Logger } from '@booking/observability';
+import { type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
+
+import { createBookingProcessor } from './booking.processor.ts';
+import { EventSupervisor } from './event-supervisor.ts';
+
+export interface WorkerOptions {
+  db: Db;
+  redis: RedisSettings;
+  prefix: string;
+  logger: Logger;
+  maxEvents: number;
+  lockMs: number;
+  refreshMs: number;
+  /** How long shutdown waits for jobs in progress before handing them back (ms). */
+  shutdownGraceMs?: number;
+}
+
+export interface WorkerHandle {
+  /** Ids of the events this worker serves now. */
+  readonly eventIds: string[];
+  /** Serves an event now instead of at the next refresh. */
+  serve(eventId: string): Promise<void>;
+  /** Stops taking work, finishes or hands back what it holds, closes its Redis connections. */
+  close(): Promise<void>;
+}
+
+/** Starts the worker role: decides every event's requests one at a time, in order. */
+export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
+  const connection = createRedis(options.redis, 'worker', 'booking-worker');
+  const subscriber = createRedis(options.redis, 'subscriber', 'booking-worker-sub');
+  const abort = new AbortController();
+  const channel = decisionsChannel(options.prefix);
+  const processor = createBookingProcessor({
+    db: options.db,
+    logger: options.logger,
+    signal: abort.signal,
+    publish: async (message) => {
+      await connection.publish(channel, JSON.stringify(message));
+    },
+  });
+  const supervisor = new EventSupervisor({
+    db: options.db,
+    connection,
+    subscriber,
+    prefix: options.prefix,
+    logger: options.logger,
+    processor,
+    maxEvents: options.maxEvents,
+    lockMs: options.lockMs,
+    refreshMs: options.refreshMs,
+    endedGraceMs: 24 * 3600_000,
+  });
+  await supervisor.start();
+  options.logger.info('worker started', { events: supervisor.eventIds.length });
+
+  return {
+    get eventIds() {
+      return supervisor.eventIds;
+    },
+    serve: (eventId) => supervisor.serve(eventId),
+    async close() {
+      await supervisor.close(options.shutdownGraceMs ?? 10_000, () => {
+        options.logger.warn('shutdown grace expired; handing back jobs in progress');
+        abort.abort();
+      });
+      await Promise.allSettled([connection.quit(), subscriber.quit()]);
+      options.logger.info('worker stopped');
+    },
+  };
+}

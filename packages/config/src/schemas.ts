@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+
+import { z } from 'zod';
+
+const url = (protocols: RegExp, what: string) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.test(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${what} URL`);
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const logLevel = z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info');
+
+/** Variables every process reads. */
+export const commonEnv = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://').default('postgres://postgres@127.0.0.1:5432/booking'),
+  REDIS_URL: z
+    .string()
+    .default('redis://127.0.0.1:6379')
+    .refine(
+      (v) =>
+        v.split(',').every((part) => {
+          try {
+            return /^rediss?:$/.test(new URL(part.trim()).protocol);
+          } catch {
+            return false;
+          }
+        }),
+      'must be a redis:// URL, or a comma-separated list of them with REDIS_CLUSTER=true',
+    ),
+  REDIS_CLUSTER: bool,
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1..40 letters, digits, _ or -')
+    .default('booking'),
+  LOG_LEVEL: logLevel,
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+});
+
+const adminKey = z.string().min(16, 'must be at least 16 characters').optional();
+
+function requireAdminKeyInProduction<T extends { NODE_ENV: string; ADMIN_API_KEY?: string | undefined }>(
+  env: T,
+  ctx: z.RefinementCtx,
+): void {
+  if (env.NODE_ENV === 'production' && !env.ADMIN_API_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['ADMIN_API_KEY'], message: 'is required when NODE_ENV=production' });
+  }
+}
+
+const apiFields = z.object({
+  PORT: port.default(3000),
+  ADMIN_API_KEY: adminKey,
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+});
+
+const workerFields = z.object({
+  WORKER_CONCURRENCY_EVENTS: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** How long a worker's hold on a job lasts without renewal; a dead worker's job is recovered after it. */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  EVENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+});
+
+/** Environment of an API-only process. */
+export const apiEnv = commonEnv.extend(apiFields.shape).superRefine(requireAdminKeyInProduction);
+/** Environment of a worker-only process. */
+export const workerEnv = commonEnv.extend(workerFields.shape);
+/** Environment of the single-process server (API and worker). */
+export const serverEnv = commonEnv
+  .extend(apiFields.shape)
+  .extend(workerFields.shape)
+  .superRefine(requireAdminKeyInProduction);
+
+export type CommonEnv = z.output<typeof commonEnv>;
+export type ApiEnv = z.output<typeof apiEnv>;
+export type WorkerEnv = z.output<typeof workerEnv>;
+export type ServerEnv = z.output<typeof serverEnv>;
+
+/** The admin key to use: the configured one, or a random one for development (the caller prints it). */
+export function resolveAdminKey(configured: string | undefined): { key: string; generated: boolean } {
+  if (configured) return { key: configured, generated: false };
+  return { key: randomBytes(24).toString('base64url'), generated: true };
+}

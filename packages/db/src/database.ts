@@ -1,0 +1,43 @@
+import type { ColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface EventTable {
+  id: string;
+  name: string;
+  capacity: number;
+  available: number;
+  max_per_user: number | null;
+  sales_start_at: Date | null;
+  sales_end_at: Date | null;
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** One row per decided booking request; a pending request lives only in its event's queue. */
+export interface BookingRequestTable {
+  id: string;
+  event_id: string;
+  user_id: string;
+  quantity: number;
+  status: 'confirmed' | 'rejected';
+  reason: string | null;
+  accepted_at: Timestamp;
+  decided_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface BookingTable {
+  id: string;
+  request_id: string;
+  event_id: string;
+  user_id: string;
+  quantity: number;
+  status: 'confirmed' | 'cancelled';
+  created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  cancelled_at: Date | null;
+}
+
+export interface Database {
+  events: EventTable;
+  booking_requests: BookingRequestTable;
+  bookings: BookingTable;
+}

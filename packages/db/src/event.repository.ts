@@ -1,0 +1,67 @@
+import type { EventView } from '@booking/domain';
+import type { Selectable } from 'kysely';
+
+import type { Db } from './connection.ts';
+import type { EventTable } from './database.ts';
+
+export type EventRow = Selectable<EventTable>;
+
+export interface NewEvent {
+  id: string;
+  name: string;
+  capacity: number;
+  maxPerUser?: number | undefined;
+  salesStartAt?: string | undefined;
+  salesEndAt?: string | undefined;
+}
+
+/** Inserts an event with every seat available. */
+export async function insertEvent(db: Db, event: NewEvent): Promise<EventRow> {
+  return db
+    .insertInto('events')
+    .values({
+      id: event.id,
+      name: event.name,
+      capacity: event.capacity,
+      available: event.capacity,
+      max_per_user: event.maxPerUser ?? null,
+      sales_start_at: event.salesStartAt ? new Date(event.salesStartAt) : null,
+      sales_end_at: event.salesEndAt ? new Date(event.salesEndAt) : null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** The event with this id, if any. */
+export async function findEventById(db: Db, id: string): Promise<EventRow | undefined> {
+  return db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * Ids of events a worker should serve: sales not ended, or ended within `graceMs` (requests accepted
+ * just before the end may still be queued).
+ */
+export async function listServableEventIds(db: Db, now: Date, graceMs: number): Promise<string[]> {
+  const cutoff = new Date(now.getTime() - graceMs);
+  const rows = await db
+    .selectFrom('events')
+    .select('id')
+    .where((eb) => eb.or([eb('sales_end_at', 'is', null), eb('sales_end_at', '>', cutoff)]))
+    .orderBy('created_at')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** The public shape of an event row. */
+export function toEventView(row: EventRow): EventView {
+  return {
+    id: row.id,
+    name: row.name,
+    capacity: row.capacity,
+    available: row.available,
+    maxPerUser: row.max_per_user,
+    salesStartAt: row.sales_start_at?.toISOString() ?? null,
+    salesEndAt: row.sales_end_at?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+  };
+}

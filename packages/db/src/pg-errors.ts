@@ -1,0 +1,44 @@
+/** Postgres error codes this project reacts to. */
+export const PgErrorCode = {
+  UNIQUE_VIOLATION: '23505',
+  CHECK_VIOLATION: '23514',
+  FOREIGN_KEY_VIOLATION: '23503',
+  SERIALIZATION_FAILURE: '40001',
+  DEADLOCK_DETECTED: '40P01',
+  ADMIN_SHUTDOWN: '57P01',
+  CRASH_SHUTDOWN: '57P02',
+  CANNOT_CONNECT_NOW: '57P03',
+  QUERY_CANCELED: '57014',
+  TOO_MANY_CONNECTIONS: '53300',
+} as const;
+
+const TRANSIENT_CODES = new Set<string>([
+  PgErrorCode.SERIALIZATION_FAILURE,
+  PgErrorCode.DEADLOCK_DETECTED,
+  PgErrorCode.ADMIN_SHUTDOWN,
+  PgErrorCode.CRASH_SHUTDOWN,
+  PgErrorCode.CANNOT_CONNECT_NOW,
+  PgErrorCode.QUERY_CANCELED,
+  PgErrorCode.TOO_MANY_CONNECTIONS,
+]);
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether an error means the database is (for now) unreachable or overloaded, so the operation may
+ * succeed if tried again later: the API answers 503, the worker retries.
+ */
+export function isTransientDbError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || NETWORK_CODES.has(code) || code.startsWith('08'))) {
+    return true;
+  }
+  const message = err.message;
+  return (
+    message.includes('timeout exceeded when trying to connect') ||
+    message.includes('Connection terminated') ||
+    message.includes('Client has encountered a connection error') ||
+    message.includes('connect ECONNREFUSED')
+  );
+}

@@ -1,0 +1,4 @@
+export * from './booking.types.ts';
+export * from './errors.ts';
+export * from './ids.ts';
+export * from './schemas.ts';

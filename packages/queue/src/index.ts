@@ -1,0 +1,4 @@
+export * from './decision-hub.ts';
+export * from './jobs.ts';
+export * from './names.ts';
+export * from './redis.ts';

@@ -1,0 +1,94 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+export interface RedisSettings {
+  /** One redis:// URL, or with `cluster` a comma-separated list of seed nodes. */
+  url: string;
+  cluster: boolean;
+}
+
+/**
+ * What a connection is for:
+ * - `command`: request-path calls that must fail fast while Redis is down (no offline queue, one retry);
+ * - `worker`: BullMQ workers, which need `maxRetriesPerRequest: null` and wait out outages;
+ * - `subscriber`: pub/sub, resubscribed automatically after a reconnect.
+ */
+export type RedisPurpose = 'command' | 'worker' | 'subscriber';
+
+function optionsFor(purpose: RedisPurpose): RedisOptions {
+  const base: RedisOptions = {
+    connectTimeout: 2_000,
+    // Reconnect quickly at first, then at most every 2 s, forever.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+    lazyConnect: false,
+  };
+  if (purpose === 'command') {
+    return { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 };
+  }
+  return { ...base, maxRetriesPerRequest: null, enableOfflineQueue: true };
+}
+
+function parseNode(url: string): { host: string; port: number; username?: string; password?: string; tls: boolean } {
+  const u = new URL(url.trim());
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || 6379),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    tls: u.protocol === 'rediss:',
+  };
+}
+
+/** A Redis (or Redis Cluster) client configured for one purpose. */
+export function createRedis(settings: RedisSettings, purpose: RedisPurpose, name?: string): RedisClient {
+  const options = optionsFor(purpose);
+  if (name) options.connectionName = name;
+  if (!settings.cluster) {
+    const url = settings.url.split(',')[0]!.trim();
+    const redis = new Redis(url, options);
+    // Errors surface on the commands that hit them; the listener keeps the process from crashing.
+    redis.on('error', () => {});
+    return redis;
+  }
+  const nodes = settings.url.split(',').map(parseNode);
+  const first = nodes[0]!;
+  const { enableOfflineQueue, ...redisOptions } = options;
+  const cluster = new Cluster(
+    nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      enableOfflineQueue: enableOfflineQueue ?? true,
+      enableReadyCheck: true,
+      slotsRefreshTimeout: 2_000,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
+      redisOptions: {
+        ...redisOptions,
+        ...(first.username ? { username: first.username } : {}),
+        ...(first.password ? { password: first.password } : {}),
+        ...(first.tls ? { tls: {} } : {}),
+      },
+    },
+  );
+  cluster.on('error', () => {});
+  return cluster;
+}
+
+/** Whether an error means Redis is unreachable or not answering in time. */
+export function isRedisUnavailableError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const m = err.message;
+  return (
+    m.includes("Stream isn't writeable") ||
+    m.includes('enableOfflineQueue') ||
+    m.includes('Connection is closed') ||
+    m.includes('Command timed out') ||
+    m.includes('Reached the max retries per request limit') ||
+    m.includes('ECONNREFUSED') ||
+    m.includes('ECONNRESET') ||
+    m.includes('None of startup nodes is available') ||
+    m.includes('Cluster is not ready') ||
+    m.includes('CLUSTERDOWN') ||
+    m.includes('LOADING') ||
+    err.name === 'MaxRetriesPerRequestError'
+  );
+}
