@@ -1,0 +1,56 @@
+import { ADMIN_KEY } from './stack.ts';
+
+// Bodies are parsed JSON whose shape each test asserts; `any` keeps those assertions terse.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface JsonResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** Sends a request and parses the JSON (or problem+json) answer. */
+export async function request<T = any>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { json?: unknown; body?: string; headers?: Record<string, string>; admin?: boolean } = {},
+): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (options.admin) headers.authorization = `Bearer ${ADMIN_KEY}`;
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+/** Creates an event through the API and returns it. */
+export async function createEvent(
+  baseUrl: string,
+  event: { name?: string; capacity: number; maxPerUser?: number; salesStartAt?: string; salesEndAt?: string },
+): Promise<{ id: string; capacity: number; available: number }> {
+  const res = await request(baseUrl, 'POST', '/v1/events', { admin: true, json: { name: 'Test event', ...event } });
+  if (res.status !== 201) throw new Error(`event creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Submits a booking request; returns the raw answer. */
+export function submit(baseUrl: string, eventId: string, userId: string, quantity: number, headers?: Record<string, string>) {
+  return request(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
+    json: { userId, quantity },
+    ...(headers ? { headers } : {}),
+  });
+}
+
+/** Long-polls a request until it is decided (or `maxSeconds` pass). */
+export async function awaitDecision(baseUrl: string, requestId: string, maxSeconds = 30): Promise<any> {
+  const deadline = Date.now() + maxSeconds * 1000;
+  for (;;) {
+    const res = await request(baseUrl, 'GET', `/v1/booking-requests/${requestId}?wait=10`);
+    if (res.status !== 200) throw new Error(`poll failed: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.body.status !== 'pending' || Date.now() > deadline) return res.body;
+  }
+}

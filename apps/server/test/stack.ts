@@ -1,0 +1,80 @@
+import { type ApiHandle, startApi } from '@booking/api';
+import type { Db } from '@booking/db';
+import {
+  type TestDatabase,
+  TEST_REDIS_URL,
+  createTestDatabase,
+  deleteKeys,
+  testLogger,
+  uniquePrefix,
+} from '@booking/test-support';
+import { type WorkerHandle, startWorker } from '@booking/worker';
+
+export const ADMIN_KEY = 'test-admin-key-0123456789';
+
+export interface StackOptions {
+  workers?: number;
+  lockMs?: number;
+  cancelWaitMs?: number;
+}
+
+/** One API and N workers in this process, on a database and a Redis key space of their own. */
+export interface Stack {
+  baseUrl: string;
+  db: Db;
+  database: TestDatabase;
+  prefix: string;
+  api: ApiHandle;
+  workers: WorkerHandle[];
+  startWorker(): Promise<WorkerHandle>;
+  /** Stops everything, drops the database and deletes the Redis keys. */
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const database = await createTestDatabase(20);
+  const prefix = uniquePrefix();
+  const logger = testLogger();
+  const redis = { url: TEST_REDIS_URL, cluster: false };
+  const workers: WorkerHandle[] = [];
+  const addWorker = async () => {
+    const w = await startWorker({
+      db: database.db,
+      redis,
+      prefix,
+      logger,
+      maxEvents: 1000,
+      lockMs: options.lockMs ?? 10_000,
+      refreshMs: 1_000,
+      shutdownGraceMs: 5_000,
+    });
+    workers.push(w);
+    return w;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
+  const api = await startApi({
+    db: database.db,
+    redis,
+    prefix,
+    logger,
+    adminKey: ADMIN_KEY,
+    port: 0,
+    host: '127.0.0.1',
+    ...(options.cancelWaitMs ? { cancelWaitMs: options.cancelWaitMs } : {}),
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${api.port}`,
+    db: database.db,
+    database,
+    prefix,
+    api,
+    workers,
+    startWorker: addWorker,
+    async close() {
+      await api.close();
+      await Promise.all(workers.map((w) => w.close()));
+      await database.drop();
+      await deleteKeys(prefix);
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { type Db, createDb } from '@booking/db';
+import pg from 'pg';
+
+import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, databaseUrl } from './env.ts';
+
+const OBJECT_IN_USE = '55006';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  db: Db;
+  /** Closes the pool and drops the database. */
+  drop(): Promise<void>;
+}
+
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh, migrated database of its own (a copy of the run's template). */
+export async function createTestDatabase(poolSize = 10): Promise<TestDatabase> {
+  const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
+  await withAdmin(async (client) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+        return;
+      } catch (err) {
+        // Another file is copying the template at this moment.
+        if ((err as { code?: string }).code !== OBJECT_IN_USE || attempt > 50) throw err;
+        await sleep(50 + Math.random() * 100);
+      }
+    }
+  });
+  const url = databaseUrl(name);
+  const { db } = createDb({ url, poolSize, applicationName: 'booking-test' });
+  let dropped = false;
+  return {
+    name,
+    url,
+    db,
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await db.destroy();
+      await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
+  };
+}
