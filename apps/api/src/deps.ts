@@ -1,9 +1,11 @@
 import type { Db } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import type { DecisionHub } from '@booking/queue';
+import type { AdmissionGate, DecisionHub } from '@booking/queue';
 
+import type { SubmissionDeps } from './booking-submission.ts';
 import type { EventCache } from './event-cache.ts';
 import type { QueueRegistry } from './queue-registry.ts';
+import type { UserRateLimiter } from './rate-limit.ts';
 
 /** Everything the HTTP layer uses, built by `startApi` (or by a test). */
 export interface ApiDeps {
@@ -14,6 +16,9 @@ export interface ApiDeps {
   events: EventCache;
   queues: QueueRegistry;
   hub: DecisionHub;
+  gate: AdmissionGate;
+  submission: SubmissionDeps;
+  rateLimiter: UserRateLimiter;
   /** Tells the workers about a new event at once (best effort: they also poll). */
   announceEvent: (eventId: string) => Promise<void>;
   /** Resolves when Redis answers. */

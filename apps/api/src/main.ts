@@ -23,6 +23,9 @@ const api = await startApi({
   port: env.PORT,
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+  rateLimit: { points: env.RATE_LIMIT_POINTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS },
+  admissionGate: env.ADMISSION_GATE,
 });
 
 let stopping = false;

@@ -3,11 +3,19 @@ import type { Server } from 'node:http';
 
 import type { Db } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import { DecisionHub, type RedisSettings, createRedis, decisionsChannel, eventsChannel } from '@booking/queue';
+import {
+  AdmissionGate,
+  DecisionHub,
+  type RedisSettings,
+  createRedis,
+  decisionsChannel,
+  eventsChannel,
+} from '@booking/queue';
 
 import { createApp } from './app.ts';
 import { EventCache } from './event-cache.ts';
 import { QueueRegistry } from './queue-registry.ts';
+import { createUserRateLimiter } from './rate-limit.ts';
 
 export interface ApiOptions {
   db: Db;
@@ -21,6 +29,10 @@ export interface ApiOptions {
   /** How long shutdown lets requests in flight finish (ms); long-polls are answered at once. */
   shutdownGraceMs?: number;
   cancelWaitMs?: number;
+  idempotencyTtlSeconds?: number;
+  rateLimit?: { points: number; windowSeconds: number };
+  /** Answer SOLD_OUT at the door when the gate knows the event cannot satisfy a request (default true). */
+  admissionGate?: boolean;
 }
 
 export interface ApiHandle {
@@ -53,6 +65,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   const hub = new DecisionHub(subscriber, decisionsChannel(prefix));
   await hub.start();
   const queues = new QueueRegistry(command, prefix);
+  const gate = new AdmissionGate(command, prefix, options.admissionGate ?? true);
 
   const app = createApp({
     db: options.db,
@@ -62,6 +75,9 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
     events: new EventCache(options.db),
     queues,
     hub,
+    gate,
+    submission: { gate, queues, redis: command, prefix, idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400 },
+    rateLimiter: createUserRateLimiter(command, { prefix, ...(options.rateLimit ?? { points: 20, windowSeconds: 10 }) }),
     announceEvent: async (eventId) => {
       await command.publish(eventsChannel(prefix), eventId);
     },

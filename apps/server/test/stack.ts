@@ -16,6 +16,9 @@ export interface StackOptions {
   workers?: number;
   lockMs?: number;
   cancelWaitMs?: number;
+  /** false: every request is queued and decided by a worker (to stress the workers). Default true. */
+  admissionGate?: boolean;
+  rateLimit?: { points: number; windowSeconds: number };
 }
 
 /** One API and N workers in this process, on a database and a Redis key space of their own. */
@@ -61,6 +64,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     port: 0,
     host: '127.0.0.1',
     ...(options.cancelWaitMs ? { cancelWaitMs: options.cancelWaitMs } : {}),
+    admissionGate: options.admissionGate ?? true,
+    rateLimit: options.rateLimit ?? { points: 1_000_000, windowSeconds: 1 },
   });
   return {
     baseUrl: `http://127.0.0.1:${api.port}`,

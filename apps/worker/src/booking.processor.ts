@@ -4,11 +4,13 @@ import type { Logger } from '@booking/observability';
 import { type BookJobData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
 
+import type { GateKeeper } from './gate-keeper.ts';
 import { untilDone } from './retry.ts';
 
 export interface ProcessorDeps {
   db: Db;
   logger: Logger;
+  gate: GateKeeper;
   /** Publishes a message once the decision it carries is durable. */
   publish: (message: DecisionMessage) => Promise<void>;
   /** Aborted on forced shutdown. */
@@ -36,6 +38,22 @@ async function decide(deps: ProcessorDeps, job: Job, data: BookJobData): Promise
     deps.signal,
     (err, attempt) => deps.logger.warn('database unavailable; retrying decision', retryFields(job, data.eventId, err, attempt)),
   );
+  const decisionMs = performance.now() - started;
+  await untilDone(
+    () =>
+      deps.gate.afterDecision({
+        jobId: job.id ?? data.requestId,
+        eventId: data.eventId,
+        requestId: data.requestId,
+        userId: data.userId,
+        quantity: data.quantity,
+        status: decision.status,
+        replayed: decision.replayed,
+        decisionMs,
+      }),
+    deps.signal,
+    (err, attempt) => deps.logger.warn('database unavailable; retrying gate settlement', retryFields(job, data.eventId, err, attempt)),
+  );
   const request: BookingRequestView = {
     requestId: data.requestId,
     eventId: data.eventId,
@@ -54,7 +72,7 @@ async function decide(deps: ProcessorDeps, job: Job, data: BookJobData): Promise
     status: decision.status,
     reason: decision.reason ?? undefined,
     replayed: decision.replayed,
-    durationMs: Math.round((performance.now() - started) * 100) / 100,
+    durationMs: Math.round(decisionMs * 100) / 100,
   });
   return { type: 'decision', request };
 }
@@ -69,6 +87,18 @@ async function cancel(deps: ProcessorDeps, job: Job, data: CancelJobData): Promi
     deps.logger.error('cancellation names no booking; dropped', { jobId: job.id, eventId: data.eventId });
     throw new UnrecoverableError('booking not found');
   }
+  await untilDone(
+    () =>
+      deps.gate.afterCancellation({
+        jobId: job.id ?? data.bookingId,
+        eventId: row.event_id,
+        bookingId: row.id,
+        quantity: row.quantity,
+        userId: row.user_id,
+      }),
+    deps.signal,
+    (err, attempt) => deps.logger.warn('database unavailable; retrying gate settlement', retryFields(job, data.eventId, err, attempt)),
+  );
   deps.logger.info('cancellation applied', { bookingId: row.id, eventId: row.event_id, jobId: job.id });
   return { type: 'cancellation', booking: toBookingView(row) };
 }

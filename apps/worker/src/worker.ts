@@ -1,9 +1,10 @@
 import type { Db } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import { type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
+import { AdmissionGate, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
 
 import { createBookingProcessor } from './booking.processor.ts';
 import { EventSupervisor } from './event-supervisor.ts';
+import { GateKeeper } from './gate-keeper.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -35,6 +36,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const processor = createBookingProcessor({
     db: options.db,
     logger: options.logger,
+    gate: new GateKeeper(options.db, new AdmissionGate(connection, options.prefix), options.logger),
     signal: abort.signal,
     publish: async (message) => {
       await connection.publish(channel, JSON.stringify(message));

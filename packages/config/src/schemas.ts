@@ -63,6 +63,13 @@ const apiFields = z.object({
   ADMIN_API_KEY: adminKey,
   BODY_LIMIT_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  /** How long an Idempotency-Key and its answer are kept. */
+  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+  /** Booking submissions one user may send per window, across all API replicas. */
+  RATE_LIMIT_POINTS: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(10),
+  /** `false` turns off fast SOLD_OUT answers at the door: every request is queued for the worker. */
+  ADMISSION_GATE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
 const workerFields = z.object({

@@ -65,3 +65,28 @@ export function toEventView(row: EventRow): EventView {
     createdAt: row.created_at.toISOString(),
   };
 }
+
+/** What the admission gate is rebuilt from: seats left and, with a per-user limit, seats per user. */
+export async function loadGateSnapshot(
+  db: Db,
+  eventId: string,
+): Promise<{ available: number; maxPerUser: number | null; confirmedByUser: Array<[string, number]> } | undefined> {
+  const event = await db
+    .selectFrom('events')
+    .select(['available', 'max_per_user'])
+    .where('id', '=', eventId)
+    .executeTakeFirst();
+  if (!event) return undefined;
+  let confirmedByUser: Array<[string, number]> = [];
+  if (event.max_per_user !== null) {
+    const rows = await db
+      .selectFrom('bookings')
+      .select(['user_id', (eb) => eb.fn.sum<number>('quantity').as('seats')])
+      .where('event_id', '=', eventId)
+      .where('status', '=', 'confirmed')
+      .groupBy('user_id')
+      .execute();
+    confirmedByUser = rows.map((r) => [r.user_id, Number(r.seats)]);
+  }
+  return { available: event.available, maxPerUser: event.max_per_user, confirmedByUser };
+}

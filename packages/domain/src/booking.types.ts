@@ -26,6 +26,10 @@ export interface BookingRequestView {
   bookingId?: string;
   acceptedAt: string;
   decidedAt?: string;
+  /** While pending: requests ahead of this one in the event's queue. */
+  position?: number;
+  /** While pending: estimated time until decided, from the event's recent decision rate. */
+  estimatedWaitMs?: number;
 }
 
 /** A booking as the API shows it. */

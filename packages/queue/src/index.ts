@@ -1,4 +1,5 @@
 export * from './decision-hub.ts';
+export * from './gate.ts';
 export * from './jobs.ts';
 export * from './names.ts';
 export * from './redis.ts';

@@ -16,3 +16,37 @@ export function decisionsChannel(prefix: string): string {
 export function eventsChannel(prefix: string): string {
   return `${prefix}:events`;
 }
+
+/** Keys of an event's admission gate; they share the event queue's hash slot. */
+export interface GateKeys {
+  /** Hash: `avail` (seats not yet promised to a queued request), `ms` (recent time per decision). */
+  gate: string;
+  /** Hash: request id -> `quantity|userId` for each queued request the gate promised seats to. */
+  held: string;
+  /** Hash: user id -> seats confirmed or promised (only for events with a per-user limit). */
+  users: string;
+  /** Set: bookings whose seats have been given back to the gate. */
+  returned: string;
+  /** The event queue's BullMQ lists and job key prefix. */
+  wait: string;
+  active: string;
+  jobPrefix: string;
+}
+
+export function gateKeys(prefix: string, eventId: string): GateKeys {
+  const base = `${prefix}:${eventQueueName(eventId)}:`;
+  return {
+    gate: `${base}gate`,
+    held: `${base}held`,
+    users: `${base}users`,
+    returned: `${base}returned`,
+    wait: `${base}wait`,
+    active: `${base}active`,
+    jobPrefix: base,
+  };
+}
+
+/** Key of a stored idempotent answer: per event and key (hashed). */
+export function idempotencyKeyName(prefix: string, eventId: string, keyHash: string): string {
+  return `${prefix}:${eventQueueName(eventId)}:idem:${keyHash}`;
+}

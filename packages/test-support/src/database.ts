@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { type Db, createDb } from '@booking/db';
 import pg from 'pg';
 
-import { TEMPLATE_DATABASE, TEST_DATABASE_PREFIX, databaseUrl } from './env.ts';
+import { databaseUrl, newTestDatabaseName, templateDatabase } from './env.ts';
 
 const OBJECT_IN_USE = '55006';
 
@@ -28,11 +27,12 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** A fresh, migrated database of its own (a copy of the run's template). */
 export async function createTestDatabase(poolSize = 10): Promise<TestDatabase> {
-  const name = `${TEST_DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
+  const name = newTestDatabaseName('db');
+  const template = templateDatabase();
   await withAdmin(async (client) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DATABASE}"`);
+        await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
         return;
       } catch (err) {
         // Another file is copying the template at this moment.

@@ -16,7 +16,18 @@ export function bookingRequestsRouter(deps: ApiDeps): Router {
     const data = job ? bookJobData.safeParse(job.data) : undefined;
     if (!data?.success) return undefined;
     const { userId, quantity, acceptedAt } = data.data;
-    return { requestId, eventId, userId, quantity, status: 'pending', acceptedAt };
+    const place = await deps.gate.position(eventId, requestId);
+    return {
+      requestId,
+      eventId,
+      userId,
+      quantity,
+      status: 'pending',
+      acceptedAt,
+      ...(place
+        ? { position: place.ahead, estimatedWaitMs: Math.round((place.ahead + 1) * place.msPerDecision) }
+        : {}),
+    };
   }
 
   /** Decided, pending, or unknown (undefined) right now. */

@@ -1,27 +1,12 @@
 import { findBookingById, toBookingView } from '@booking/db';
-import {
-  AppError,
-  createBookingBody,
-  idempotencyKey,
-  isOpaqueId,
-  newRequestId,
-} from '@booking/domain';
-import { type BookJobData, cancelJobId } from '@booking/queue';
+import { AppError, createBookingBody, idempotencyKey, isOpaqueId } from '@booking/domain';
+import { cancelJobId } from '@booking/queue';
 import { Router } from 'express';
 
 import type { ApiDeps } from '../deps.ts';
-import type { EventInfo } from '../event-cache.ts';
+import { submitBooking } from '../booking-submission.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../middleware/problem.ts';
 import { parseOrThrow, requireJson } from '../middleware/validate.ts';
-
-function checkSalesWindow(event: EventInfo, now: number): void {
-  if (event.salesStartAt !== null && now < event.salesStartAt) {
-    throw new AppError('SALES_NOT_OPEN', `sales open at ${new Date(event.salesStartAt).toISOString()}`);
-  }
-  if (event.salesEndAt !== null && now >= event.salesEndAt) {
-    throw new AppError('SALES_CLOSED', `sales closed at ${new Date(event.salesEndAt).toISOString()}`);
-  }
-}
 
 /** Booking submission, booking reads and cancellation. */
 export function bookingsRouter(deps: ApiDeps): Router {
@@ -31,26 +16,14 @@ export function bookingsRouter(deps: ApiDeps): Router {
     const body = parseOrThrow(createBookingBody, req.body, 'booking request');
     const key = req.header('idempotency-key');
     if (key !== undefined) parseOrThrow(idempotencyKey, key, 'Idempotency-Key header');
+    await deps.rateLimiter.consume(body.userId);
     const { eventId } = req.params as { eventId: string };
     const event = isOpaqueId(eventId) ? await deps.events.get(eventId) : null;
     if (!event) throw new AppError('EVENT_NOT_FOUND', `no event ${eventId}`);
-    const now = Date.now();
-    checkSalesWindow(event, now);
 
-    const requestId = newRequestId(eventId);
-    const job: BookJobData = {
-      kind: 'book',
-      requestId,
-      eventId,
-      userId: body.userId,
-      quantity: body.quantity,
-      acceptedAt: new Date(now).toISOString(),
-    };
-    await deps.queues.enqueue(eventId, requestId, job);
-    res
-      .status(202)
-      .location(`/v1/booking-requests/${requestId}`)
-      .json({ requestId, status: 'pending', eventId, userId: body.userId, quantity: body.quantity });
+    const answer = await submitBooking(deps.submission, event, body, key);
+    if (answer.status === 409) throw answer.error;
+    res.status(202).location(`/v1/booking-requests/${answer.body.requestId}`).json(answer.body);
   });
 
   router.get('/v1/bookings/:bookingId', async (req, res) => {

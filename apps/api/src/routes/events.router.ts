@@ -14,6 +14,12 @@ export function eventsRouter(deps: ApiDeps): Router {
     const body = parseOrThrow(createEventBody, req.body, 'event');
     const row = await insertEvent(deps.db, { id: newEventId(), ...body });
     deps.events.remember(row);
+    await deps.gate.open(row.id, row.capacity).catch((err: Error) =>
+      deps.logger.warn('could not open the admission gate; the worker will build it', {
+        eventId: row.id,
+        error: err.message,
+      }),
+    );
     deps.announceEvent(row.id).catch((err: Error) =>
       deps.logger.warn('could not announce event; workers will find it on their next refresh', {
         eventId: row.id,

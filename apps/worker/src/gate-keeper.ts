@@ -1,0 +1,74 @@
+import { type Db, findEventById, loadGateSnapshot } from '@booking/db';
+import type { Logger } from '@booking/observability';
+import type { AdmissionGate } from '@booking/queue';
+
+/**
+ * The worker's side of the admission gate: settles the gate after each decision and rebuilds it from
+ * Postgres when it is missing, when it has drifted, when this worker starts serving an event, and
+ * every `rebuildEveryMs` while the event is busy. It runs inside the job's processing, between two
+ * decisions of the event, so what it reads from Postgres cannot change underneath it.
+ */
+export class GateKeeper {
+  private readonly lastRebuild = new Map<string, number>();
+  private readonly maxPerUser = new Map<string, number | null>();
+  private readonly lastSettled = new Map<string, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly gate: AdmissionGate,
+    private readonly logger: Logger,
+    private readonly rebuildEveryMs = 15_000,
+  ) {}
+
+  async afterDecision(input: {
+    jobId: string;
+    eventId: string;
+    requestId: string;
+    userId: string;
+    quantity: number;
+    status: 'confirmed' | 'rejected';
+    replayed: boolean;
+    decisionMs: number;
+  }): Promise<void> {
+    const maxPerUser = await this.limitOf(input.eventId);
+    // Time per decision as a client waiting in the queue sees it: the gap between two decisions while
+    // the event is busy, the decision's own time after an idle spell.
+    const now = performance.now();
+    const last = this.lastSettled.get(input.eventId);
+    this.lastSettled.set(input.eventId, now);
+    const gap = last === undefined ? Infinity : now - last;
+    const decisionMs = gap < 2_000 ? gap : input.decisionMs;
+    const drifted = await this.gate.settle({ ...input, maxPerUser, decisionMs });
+    await this.rebuildIfDue(input.eventId, input.jobId, drifted);
+  }
+
+  async afterCancellation(input: { jobId: string; eventId: string; bookingId: string; quantity: number; userId: string }): Promise<void> {
+    const maxPerUser = await this.limitOf(input.eventId);
+    await this.gate.returnSeats({ ...input, maxPerUser });
+    await this.rebuildIfDue(input.eventId, input.jobId, false);
+  }
+
+  private async rebuildIfDue(eventId: string, jobId: string, drifted: boolean): Promise<void> {
+    const last = this.lastRebuild.get(eventId);
+    if (!drifted && last !== undefined && Date.now() - last < this.rebuildEveryMs) return;
+    const snapshot = await loadGateSnapshot(this.db, eventId);
+    if (!snapshot) return;
+    const previous = await this.gate.rebuild(eventId, snapshot, jobId);
+    this.lastRebuild.set(eventId, Date.now());
+    this.logger.log(drifted ? 'info' : 'debug', 'admission gate rebuilt', {
+      eventId,
+      jobId,
+      previous,
+      available: snapshot.available,
+      reason: previous === null ? 'missing' : drifted ? 'drift' : last === undefined ? 'start' : 'periodic',
+    });
+  }
+
+  private async limitOf(eventId: string): Promise<number | null> {
+    if (this.maxPerUser.has(eventId)) return this.maxPerUser.get(eventId) ?? null;
+    const event = await findEventById(this.db, eventId);
+    const limit = event?.max_per_user ?? null;
+    this.maxPerUser.set(eventId, limit);
+    return limit;
+  }
+}

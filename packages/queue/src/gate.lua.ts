@@ -1,0 +1,149 @@
+// Lua scripts of the admission gate. Each runs atomically in Redis, so the gate's counters and the
+// promises it made stay consistent with one another whatever the interleaving of API replicas.
+//
+// The gate simulates the worker's rules in admission order: a request is promised seats (a "hold")
+// only when the worker is certain to confirm it, so `avail` never drops below the seats that will
+// really be left, and a 409 SOLD_OUT from the gate is never false. Requests it cannot promise
+// anything to (the gate is missing, or the per-user limit would refuse them) are queued without a
+// hold and left to the worker.
+
+/** KEYS: gate, held, users, wait, active, idem. ARGV: requestId, quantity, userId, maxPerUser (0 = none),
+ * idemRecord ('' = no key), idemTtlSeconds, enabled ('1'/'0'). Returns {outcome, position} or {'IDEM', record}. */
+export const ADMIT = `
+if ARGV[5] ~= '' then
+  local existing = redis.call('GET', KEYS[6])
+  if existing then return {'IDEM', existing} end
+end
+local q = tonumber(ARGV[2])
+local max = tonumber(ARGV[4])
+local outcome = 'QUEUED'
+local avail = false
+if ARGV[7] == '1' then avail = redis.call('HGET', KEYS[1], 'avail') end
+if not avail then
+  outcome = 'UNGATED'
+else
+  local limited = false
+  if max > 0 then
+    local mine = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
+    limited = mine + q > max
+  end
+  if limited then
+    outcome = 'UNHELD'
+  elseif tonumber(avail) < q then
+    outcome = 'SOLD_OUT'
+  else
+    redis.call('HINCRBY', KEYS[1], 'avail', -q)
+    redis.call('HSET', KEYS[2], ARGV[1], q .. '|' .. ARGV[3])
+    if max > 0 then redis.call('HINCRBY', KEYS[3], ARGV[3], q) end
+  end
+end
+local position = redis.call('LLEN', KEYS[4]) + redis.call('LLEN', KEYS[5])
+if ARGV[5] ~= '' then
+  redis.call('SET', KEYS[6], ARGV[5], 'EX', tonumber(ARGV[6]))
+end
+return {outcome, position}
+`;
+
+/** Undoes an admission whose job could not be queued. KEYS: gate, held, users. ARGV: requestId. */
+export const RELEASE = `
+local h = redis.call('HGET', KEYS[2], ARGV[1])
+if not h then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+local sep = string.find(h, '|', 1, true)
+local q = tonumber(string.sub(h, 1, sep - 1))
+local user = string.sub(h, sep + 1)
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'avail', q) end
+if redis.call('HEXISTS', KEYS[3], user) == 1 then redis.call('HINCRBY', KEYS[3], user, -q) end
+return 1
+`;
+
+/** Settles the gate after a durable decision. KEYS: gate, held, users. ARGV: requestId, status,
+ * quantity, userId, maxPerUser, replayed ('1'/'0'), decisionMs. Returns 1 when the gate needs a rebuild. */
+export const SETTLE = `
+local q = tonumber(ARGV[3])
+local user = ARGV[4]
+local max = tonumber(ARGV[5])
+local gate = redis.call('EXISTS', KEYS[1]) == 1
+local needsRebuild = 0
+if not gate then needsRebuild = 1 end
+local h = redis.call('HGET', KEYS[2], ARGV[1])
+if h then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  if ARGV[2] ~= 'confirmed' then
+    if gate then redis.call('HINCRBY', KEYS[1], 'avail', q) end
+    if max > 0 and redis.call('HEXISTS', KEYS[3], user) == 1 then redis.call('HINCRBY', KEYS[3], user, -q) end
+    -- A promised request should never be refused: the gate has drifted from the database.
+    needsRebuild = 1
+  end
+elseif ARGV[2] == 'confirmed' and ARGV[6] == '0' and gate then
+  -- Confirmed without a promise (queued while the gate was missing): count the seats now.
+  redis.call('HINCRBY', KEYS[1], 'avail', -q)
+  if max > 0 then redis.call('HINCRBY', KEYS[3], user, q) end
+end
+if gate then
+  local ms = tonumber(ARGV[7])
+  local prev = tonumber(redis.call('HGET', KEYS[1], 'ms') or ARGV[7])
+  redis.call('HSET', KEYS[1], 'ms', string.format('%.3f', prev * 0.9 + ms * 0.1))
+end
+return needsRebuild
+`;
+
+/** Gives a cancelled booking's seats back, once. KEYS: gate, returned, users. ARGV: bookingId, quantity,
+ * userId, maxPerUser. */
+export const RETURN_SEATS = `
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local q = tonumber(ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'avail', q)
+if tonumber(ARGV[4]) > 0 and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then
+  redis.call('HINCRBY', KEYS[3], ARGV[3], -q)
+end
+return 1
+`;
+
+/** Rebuilds the gate from the database's truth plus the requests still queued, replaying the worker's
+ * rules over them in queue order. KEYS: gate, held, users, wait, active. ARGV: available, maxPerUser,
+ * jobKeyPrefix, excludedJobId, then userId, confirmedSeats pairs. Returns the previous `avail` or false. */
+export const REBUILD = `
+local previous = redis.call('HGET', KEYS[1], 'avail')
+redis.call('DEL', KEYS[2], KEYS[3])
+local avail = tonumber(ARGV[1])
+local max = tonumber(ARGV[2])
+local users = {}
+for i = 5, #ARGV, 2 do users[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local function consider(jobId)
+  if jobId == ARGV[4] then return end
+  local data = redis.call('HGET', ARGV[3] .. jobId, 'data')
+  if not data then return end
+  local ok, job = pcall(cjson.decode, data)
+  if not ok or type(job) ~= 'table' or job.kind ~= 'book' then return end
+  local q = tonumber(job.quantity)
+  local user = tostring(job.userId)
+  if max > 0 and (users[user] or 0) + q > max then return end
+  if avail < q then return end
+  avail = avail - q
+  users[user] = (users[user] or 0) + q
+  redis.call('HSET', KEYS[2], jobId, q .. '|' .. user)
+end
+for _, id in ipairs(redis.call('LRANGE', KEYS[5], 0, -1)) do consider(id) end
+local waiting = redis.call('LRANGE', KEYS[4], 0, -1)
+for i = #waiting, 1, -1 do consider(waiting[i]) end
+if max > 0 then
+  for user, seats in pairs(users) do
+    if seats > 0 then redis.call('HSET', KEYS[3], user, seats) end
+  end
+end
+redis.call('HSET', KEYS[1], 'avail', avail)
+return previous
+`;
+
+/** Where a job stands. KEYS: wait, active, gate. ARGV: jobId. Returns {ahead or -1, msPerDecision}. */
+export const POSITION = `
+local ms = redis.call('HGET', KEYS[3], 'ms') or '0'
+local idx = redis.call('LPOS', KEYS[1], ARGV[1])
+if idx then
+  return {redis.call('LLEN', KEYS[1]) - 1 - idx + redis.call('LLEN', KEYS[2]), ms}
+end
+if redis.call('LPOS', KEYS[2], ARGV[1]) then return {0, ms} end
+return {-1, ms}
+`;

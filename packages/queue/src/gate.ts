@@ -1,0 +1,177 @@
+import { ADMIT, POSITION, REBUILD, RELEASE, RETURN_SEATS, SETTLE } from './gate.lua.ts';
+import { type GateKeys, gateKeys } from './names.ts';
+import type { RedisClient } from './redis.ts';
+
+/**
+ * What the gate did with a request: `SOLD_OUT` (answered at once, nothing queued); `QUEUED` (seats
+ * promised); `UNHELD` (queued without a promise: the per-user limit will likely refuse it);
+ * `UNGATED` (queued without a check: the gate is missing until the worker rebuilds it).
+ */
+export type AdmitOutcome = 'SOLD_OUT' | 'QUEUED' | 'UNHELD' | 'UNGATED';
+
+export type AdmitResult =
+  | { kind: 'admitted' | 'sold-out'; outcome: AdmitOutcome; position: number }
+  | { kind: 'replay'; record: string };
+
+export interface AdmitInput {
+  eventId: string;
+  requestId: string;
+  userId: string;
+  quantity: number;
+  maxPerUser: number | null;
+  /** With an Idempotency-Key: where to store `idemRecord`, unless a record is there already. */
+  idemKey?: string;
+  idemRecord?: string;
+  idemTtlSeconds?: number;
+}
+
+export interface GateSnapshot {
+  available: number;
+  maxPerUser: number | null;
+  /** Confirmed seats per user (needed only with a per-user limit). */
+  confirmedByUser: Array<[string, number]>;
+}
+
+interface GateCommands {
+  bookingGateAdmit(...args: (string | number)[]): Promise<[string, string | number]>;
+  bookingGateRelease(...args: (string | number)[]): Promise<number>;
+  bookingGateSettle(...args: (string | number)[]): Promise<number>;
+  bookingGateReturn(...args: (string | number)[]): Promise<number>;
+  bookingGateRebuild(...args: (string | number)[]): Promise<string | null>;
+  bookingGatePosition(...args: (string | number)[]): Promise<[number, string]>;
+}
+
+/**
+ * The admission gate: a per-event counter in Redis that answers most requests of a sell-out at once
+ * with SOLD_OUT, without queueing them or touching Postgres. It only ever errs towards admitting: the
+ * worker remains the judge, and rebuilds the gate from Postgres when it is missing or has drifted.
+ */
+export class AdmissionGate {
+  private readonly redis: RedisClient & GateCommands;
+
+  /**
+   * @param enabled when false the gate answers nothing itself: every request is queued for the worker
+   *   to decide (idempotency and queue position still work). For comparison runs and emergencies.
+   */
+  constructor(
+    redis: RedisClient,
+    private readonly prefix: string,
+    private readonly enabled = true,
+  ) {
+    const commands: Array<[keyof GateCommands, number, string]> = [
+      ['bookingGateAdmit', 6, ADMIT],
+      ['bookingGateRelease', 3, RELEASE],
+      ['bookingGateSettle', 3, SETTLE],
+      ['bookingGateReturn', 3, RETURN_SEATS],
+      ['bookingGateRebuild', 5, REBUILD],
+      ['bookingGatePosition', 3, POSITION],
+    ];
+    for (const [name, numberOfKeys, lua] of commands) {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+    }
+    this.redis = redis as RedisClient & GateCommands;
+  }
+
+  keys(eventId: string): GateKeys {
+    return gateKeys(this.prefix, eventId);
+  }
+
+  /** Opens the gate of a new event with every seat available (nothing can be queued yet). */
+  async open(eventId: string, capacity: number): Promise<void> {
+    await this.redis.hset(this.keys(eventId).gate, 'avail', capacity);
+  }
+
+  /** Checks a request and, when it may go through, promises it seats; also stores an idempotency record. */
+  async admit(input: AdmitInput): Promise<AdmitResult> {
+    const k = this.keys(input.eventId);
+    const [outcome, value] = await this.redis.bookingGateAdmit(
+      k.gate,
+      k.held,
+      k.users,
+      k.wait,
+      k.active,
+      input.idemKey ?? k.gate,
+      input.requestId,
+      input.quantity,
+      input.userId,
+      input.maxPerUser ?? 0,
+      input.idemRecord ?? '',
+      input.idemTtlSeconds ?? 0,
+      this.enabled ? '1' : '0',
+    );
+    if (outcome === 'IDEM') return { kind: 'replay', record: String(value) };
+    const position = Number(value);
+    const admitOutcome = outcome as AdmitOutcome;
+    return { kind: admitOutcome === 'SOLD_OUT' ? 'sold-out' : 'admitted', outcome: admitOutcome, position };
+  }
+
+  /** Takes back the promise made to a request that could not be queued. */
+  async release(eventId: string, requestId: string): Promise<void> {
+    const k = this.keys(eventId);
+    await this.redis.bookingGateRelease(k.gate, k.held, k.users, requestId);
+  }
+
+  /** Settles the promise of a decided request; returns true when the gate should be rebuilt. */
+  async settle(input: {
+    eventId: string;
+    requestId: string;
+    status: 'confirmed' | 'rejected';
+    quantity: number;
+    userId: string;
+    maxPerUser: number | null;
+    replayed: boolean;
+    decisionMs: number;
+  }): Promise<boolean> {
+    const k = this.keys(input.eventId);
+    const rebuild = await this.redis.bookingGateSettle(
+      k.gate,
+      k.held,
+      k.users,
+      input.requestId,
+      input.status,
+      input.quantity,
+      input.userId,
+      input.maxPerUser ?? 0,
+      input.replayed ? '1' : '0',
+      input.decisionMs.toFixed(3),
+    );
+    return rebuild === 1;
+  }
+
+  /** Gives a cancelled booking's seats back to the gate, once per booking. */
+  async returnSeats(input: { eventId: string; bookingId: string; quantity: number; userId: string; maxPerUser: number | null }): Promise<void> {
+    const k = this.keys(input.eventId);
+    await this.redis.bookingGateReturn(k.gate, k.returned, k.users, input.bookingId, input.quantity, input.userId, input.maxPerUser ?? 0);
+  }
+
+  /**
+   * Rebuilds the gate from the database plus the requests still queued. Only the event's worker calls
+   * this, between two decisions, so the snapshot cannot change underneath it.
+   * Returns the previous `avail` (null when the gate was missing).
+   */
+  async rebuild(eventId: string, snapshot: GateSnapshot, excludedJobId: string): Promise<number | null> {
+    const k = this.keys(eventId);
+    const pairs = snapshot.maxPerUser ? snapshot.confirmedByUser.flatMap(([u, n]) => [u, n]) : [];
+    const previous = await this.redis.bookingGateRebuild(
+      k.gate,
+      k.held,
+      k.users,
+      k.wait,
+      k.active,
+      snapshot.available,
+      snapshot.maxPerUser ?? 0,
+      k.jobPrefix,
+      excludedJobId,
+      ...pairs,
+    );
+    return previous === null ? null : Number(previous);
+  }
+
+  /** Requests ahead of a queued job (undefined when it is not queued) and the recent time per decision. */
+  async position(eventId: string, jobId: string): Promise<{ ahead: number; msPerDecision: number } | undefined> {
+    const k = this.keys(eventId);
+    const [ahead, ms] = await this.redis.bookingGatePosition(k.wait, k.active, k.gate, jobId);
+    if (ahead < 0) return undefined;
+    return { ahead, msPerDecision: Number(ms) };
+  }
+}
