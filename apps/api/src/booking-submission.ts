@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, type CreateBookingBody, newRequestId } from '@booking/domain';
 import { type AdmissionGate, type BookJobData, type RedisClient, idempotencyKeyName } from '@booking/queue';
 
+import type { AcceptedJournal } from './accepted-journal.ts';
 import type { EventInfo } from './event-cache.ts';
 import { type IdempotencyRecord, bodyFingerprint, parseRecord, sha256 } from './idempotency.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './middleware/problem.ts';
@@ -26,6 +27,7 @@ export interface SubmissionDeps {
   redis: RedisClient;
   prefix: string;
   idempotencyTtlSeconds: number;
+  journal: AcceptedJournal;
 }
 
 function soldOut(): AppError {
@@ -94,6 +96,7 @@ export async function submitBooking(
     userId: body.userId,
     quantity: body.quantity,
     acceptedAt: new Date(now).toISOString(),
+    gated: admitted.outcome !== 'UNGATED',
   };
   try {
     await deps.queues.enqueue(event.id, requestId, job);
@@ -105,6 +108,7 @@ export async function submitBooking(
     ]);
     throw err;
   }
+  deps.journal.add({ id: requestId, eventId: event.id, userId: body.userId, quantity: body.quantity, acceptedAt: new Date(now) });
   const pending: PendingBody = {
     requestId,
     status: 'pending',

@@ -12,6 +12,7 @@ import {
   eventsChannel,
 } from '@booking/queue';
 
+import { AcceptedJournal } from './accepted-journal.ts';
 import { createApp } from './app.ts';
 import { EventCache } from './event-cache.ts';
 import { QueueRegistry } from './queue-registry.ts';
@@ -66,6 +67,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   await hub.start();
   const queues = new QueueRegistry(command, prefix);
   const gate = new AdmissionGate(command, prefix, options.admissionGate ?? true);
+  const journal = new AcceptedJournal(options.db, logger);
 
   const app = createApp({
     db: options.db,
@@ -76,7 +78,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
     queues,
     hub,
     gate,
-    submission: { gate, queues, redis: command, prefix, idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400 },
+    submission: { gate, queues, redis: command, prefix, idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400, journal },
     rateLimiter: createUserRateLimiter(command, { prefix, ...(options.rateLimit ?? { points: 20, windowSeconds: 10 }) }),
     announceEvent: async (eventId) => {
       await command.publish(eventsChannel(prefix), eventId);
@@ -108,6 +110,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
         const grace = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
         await stopped;
         clearTimeout(grace);
+        await journal.drain(5_000);
         await queues.close();
         await Promise.allSettled([command.quit(), subscriber.quit()]);
         logger.info('api stopped');

@@ -30,6 +30,8 @@ export interface Stack {
   api: ApiHandle;
   workers: WorkerHandle[];
   startWorker(): Promise<WorkerHandle>;
+  /** Closes the API and starts a new one on the same database and key space (new port). */
+  restartApi(): Promise<void>;
   /** Stops everything, drops the database and deletes the Redis keys. */
   close(): Promise<void>;
 }
@@ -55,7 +57,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return w;
   };
   for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
-  const api = await startApi({
+  const startOneApi = () => startApi({
     db: database.db,
     redis,
     prefix,
@@ -67,7 +69,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     admissionGate: options.admissionGate ?? true,
     rateLimit: options.rateLimit ?? { points: 1_000_000, windowSeconds: 1 },
   });
-  return {
+  let api = await startOneApi();
+  const stack: Stack = {
     baseUrl: `http://127.0.0.1:${api.port}`,
     db: database.db,
     database,
@@ -75,6 +78,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     api,
     workers,
     startWorker: addWorker,
+    async restartApi() {
+      await api.close();
+      api = await startOneApi();
+      stack.api = api;
+      stack.baseUrl = `http://127.0.0.1:${api.port}`;
+    },
     async close() {
       await api.close();
       await Promise.all(workers.map((w) => w.close()));
@@ -82,4 +91,5 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await deleteKeys(prefix);
     },
   };
+  return stack;
 }

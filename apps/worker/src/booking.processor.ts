@@ -1,4 +1,4 @@
-import { cancelBooking, type Db, decideBookingRequest, toBookingView } from '@booking/db';
+import { type Db, cancelBooking, decideBookingRequest, listUndecidedAccepted, toBookingView } from '@booking/db';
 import { type BookingRequestView, newBookingId } from '@booking/domain';
 import type { Logger } from '@booking/observability';
 import { type BookJobData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
@@ -13,82 +13,103 @@ export interface ProcessorDeps {
   gate: GateKeeper;
   /** Publishes a message once the decision it carries is durable. */
   publish: (message: DecisionMessage) => Promise<void>;
+  /** Whether the event's queue still holds a job (pending or in progress). */
+  jobExists: (eventId: string, jobId: string) => Promise<boolean>;
   /** Aborted on forced shutdown. */
   signal: AbortSignal;
 }
 
+type BookingInput = Omit<BookJobData, 'kind' | 'gated'>;
+
 /** Builds the BullMQ processor that decides one job of an event's queue. */
 export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promise<void> {
-  return async (job) => {
-    const parsed = jobData.safeParse(job.data);
-    if (!parsed.success) {
-      deps.logger.error('job payload is invalid; dropped', { jobId: job.id, issues: parsed.error.issues });
-      throw new UnrecoverableError('invalid job payload');
-    }
-    const data = parsed.data;
-    const message = data.kind === 'book' ? await decide(deps, job, data) : await cancel(deps, job, data);
-    await deps.publish(message);
-  };
-}
+  const retrying = <T>(job: Job, eventId: string, what: string, fn: () => Promise<T>) =>
+    untilDone(fn, deps.signal, (err, attempt) =>
+      deps.logger.warn(`database unavailable; retrying ${what}`, {
+        jobId: job.id,
+        eventId,
+        attempt,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
 
-async function decide(deps: ProcessorDeps, job: Job, data: BookJobData): Promise<DecisionMessage> {
-  const started = performance.now();
-  const decision = await untilDone(
-    () => decideBookingRequest(deps.db, { ...data, bookingId: newBookingId() }),
-    deps.signal,
-    (err, attempt) => deps.logger.warn('database unavailable; retrying decision', retryFields(job, data.eventId, err, attempt)),
-  );
-  const decisionMs = performance.now() - started;
-  await untilDone(
-    () =>
+  /** Decides one request, settles the gate, publishes the decision. */
+  async function decide(job: Job, input: BookingInput): Promise<void> {
+    const started = performance.now();
+    const decision = await retrying(job, input.eventId, 'decision', () =>
+      decideBookingRequest(deps.db, { ...input, bookingId: newBookingId() }),
+    );
+    const decisionMs = performance.now() - started;
+    await retrying(job, input.eventId, 'gate settlement', () =>
       deps.gate.afterDecision({
-        jobId: job.id ?? data.requestId,
-        eventId: data.eventId,
-        requestId: data.requestId,
-        userId: data.userId,
-        quantity: data.quantity,
+        jobId: job.id ?? input.requestId,
+        eventId: input.eventId,
+        requestId: input.requestId,
+        userId: input.userId,
+        quantity: input.quantity,
         status: decision.status,
         replayed: decision.replayed,
         decisionMs,
       }),
-    deps.signal,
-    (err, attempt) => deps.logger.warn('database unavailable; retrying gate settlement', retryFields(job, data.eventId, err, attempt)),
-  );
-  const request: BookingRequestView = {
-    requestId: data.requestId,
-    eventId: data.eventId,
-    userId: data.userId,
-    quantity: data.quantity,
-    status: decision.status,
-    ...(decision.reason ? { reason: decision.reason } : {}),
-    ...(decision.bookingId ? { bookingId: decision.bookingId } : {}),
-    acceptedAt: new Date(data.acceptedAt).toISOString(),
-    decidedAt: decision.decidedAt.toISOString(),
-  };
-  deps.logger.info('decided', {
-    requestId: data.requestId,
-    eventId: data.eventId,
-    jobId: job.id,
-    status: decision.status,
-    reason: decision.reason ?? undefined,
-    replayed: decision.replayed,
-    durationMs: Math.round(decisionMs * 100) / 100,
-  });
-  return { type: 'decision', request };
-}
-
-async function cancel(deps: ProcessorDeps, job: Job, data: CancelJobData): Promise<DecisionMessage> {
-  const row = await untilDone(
-    () => cancelBooking(deps.db, data.bookingId),
-    deps.signal,
-    (err, attempt) => deps.logger.warn('database unavailable; retrying cancellation', retryFields(job, data.eventId, err, attempt)),
-  );
-  if (!row) {
-    deps.logger.error('cancellation names no booking; dropped', { jobId: job.id, eventId: data.eventId });
-    throw new UnrecoverableError('booking not found');
+    );
+    const request: BookingRequestView = {
+      requestId: input.requestId,
+      eventId: input.eventId,
+      userId: input.userId,
+      quantity: input.quantity,
+      status: decision.status,
+      ...(decision.reason ? { reason: decision.reason } : {}),
+      ...(decision.bookingId ? { bookingId: decision.bookingId } : {}),
+      acceptedAt: new Date(input.acceptedAt).toISOString(),
+      decidedAt: decision.decidedAt.toISOString(),
+    };
+    deps.logger.info('decided', {
+      requestId: input.requestId,
+      eventId: input.eventId,
+      jobId: job.id,
+      status: decision.status,
+      reason: decision.reason ?? undefined,
+      replayed: decision.replayed,
+      durationMs: Math.round(decisionMs * 100) / 100,
+    });
+    await deps.publish({ type: 'decision', request });
   }
-  await untilDone(
-    () =>
+
+  /**
+   * Decides, oldest first, the journalled requests accepted up to `until` that Redis no longer holds
+   * (it lost them in a flush or a restart), then rebuilds the gate. Runs in the event's queue, so
+   * nothing else of the event is being decided meanwhile.
+   */
+  const lastRecovery = new Map<string, number>();
+
+  async function recover(job: Job, eventId: string, until: Date, skip: string | undefined): Promise<void> {
+    // A recovery since this request was accepted has already covered everything accepted before it.
+    if ((lastRecovery.get(eventId) ?? -Infinity) >= until.getTime()) return;
+    lastRecovery.set(eventId, Date.now());
+    const accepted = await retrying(job, eventId, 'recovery', () => listUndecidedAccepted(deps.db, eventId, until));
+    let recovered = 0;
+    for (const row of accepted) {
+      if (row.id === skip || (await deps.jobExists(eventId, row.id))) continue;
+      await decide(job, {
+        requestId: row.id,
+        eventId,
+        userId: row.userId,
+        quantity: row.quantity,
+        acceptedAt: row.acceptedAt.toISOString(),
+      });
+      recovered++;
+    }
+    await retrying(job, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, job.id ?? ''));
+    deps.logger.log(recovered > 0 ? 'warn' : 'info', 'recovery done', { eventId, jobId: job.id, recovered });
+  }
+
+  async function cancel(job: Job, data: CancelJobData): Promise<void> {
+    const row = await retrying(job, data.eventId, 'cancellation', () => cancelBooking(deps.db, data.bookingId));
+    if (!row) {
+      deps.logger.error('cancellation names no booking; dropped', { jobId: job.id, eventId: data.eventId });
+      throw new UnrecoverableError('booking not found');
+    }
+    await retrying(job, data.eventId, 'gate settlement', () =>
       deps.gate.afterCancellation({
         jobId: job.id ?? data.bookingId,
         eventId: row.event_id,
@@ -96,13 +117,32 @@ async function cancel(deps: ProcessorDeps, job: Job, data: CancelJobData): Promi
         quantity: row.quantity,
         userId: row.user_id,
       }),
-    deps.signal,
-    (err, attempt) => deps.logger.warn('database unavailable; retrying gate settlement', retryFields(job, data.eventId, err, attempt)),
-  );
-  deps.logger.info('cancellation applied', { bookingId: row.id, eventId: row.event_id, jobId: job.id });
-  return { type: 'cancellation', booking: toBookingView(row) };
-}
+    );
+    deps.logger.info('cancellation applied', { bookingId: row.id, eventId: row.event_id, jobId: job.id });
+    await deps.publish({ type: 'cancellation', booking: toBookingView(row) });
+  }
 
-function retryFields(job: Job, eventId: string, err: unknown, attempt: number): Record<string, unknown> {
-  return { jobId: job.id, eventId, attempt, error: err instanceof Error ? err.message : String(err) };
+  return async (job) => {
+    const parsed = jobData.safeParse(job.data);
+    if (!parsed.success) {
+      deps.logger.error('job payload is invalid; dropped', { jobId: job.id, issues: parsed.error.issues });
+      throw new UnrecoverableError('invalid job payload');
+    }
+    const data = parsed.data;
+    switch (data.kind) {
+      case 'book': {
+        // Admitted while the gate was missing: Redis may have lost requests accepted before this one.
+        if (!data.gated) await recover(job, data.eventId, new Date(data.acceptedAt), data.requestId);
+        const { kind: _kind, gated: _gated, ...input } = data;
+        await decide(job, input);
+        return;
+      }
+      case 'cancel':
+        await cancel(job, data);
+        return;
+      case 'recover':
+        await recover(job, data.eventId, new Date(), undefined);
+        return;
+    }
+  };
 }

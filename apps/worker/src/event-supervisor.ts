@@ -1,6 +1,6 @@
-import { type Db, listServableEventIds } from '@booking/db';
+import { type Db, countUndecidedAccepted, listServableEventIds } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import { type RedisClient, eventQueueName, eventsChannel } from '@booking/queue';
+import { type RecoverJobData, type RedisClient, eventQueueName, eventsChannel, gateKeys, recoverJobId } from '@booking/queue';
 import { type Job, Queue, Worker } from 'bullmq';
 
 export interface SupervisorOptions {
@@ -17,6 +17,10 @@ export interface SupervisorOptions {
   refreshMs: number;
   /** Requests accepted just before a sale ends may still be queued: keep serving that long after. */
   endedGraceMs: number;
+  /** How often to check that Redis still holds each event's gate (a missing one means lost state). */
+  healthCheckMs?: number;
+  /** How often to compare the journal of accepted requests with what the queue holds. */
+  journalCheckMs?: number;
 }
 
 interface Served {
@@ -32,6 +36,8 @@ export class EventSupervisor {
   private readonly served = new Map<string, Served>();
   private readonly starting = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private lastJournalCheck = 0;
   private closing = false;
 
   constructor(private readonly opts: SupervisorOptions) {}
@@ -45,6 +51,42 @@ export class EventSupervisor {
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs);
     this.timer.unref();
+    this.healthTimer = setInterval(() => void this.checkHealth(), this.opts.healthCheckMs ?? 2_000);
+    this.healthTimer.unref();
+  }
+
+  /**
+   * Queues a recovery for each served event whose gate Redis no longer has (flushed or restarted
+   * without persistence), and, less often, for each event whose journal of accepted requests holds more
+   * old requests than its queue: Redis lost some. The recovery runs in the queue, in order.
+   */
+  private async checkHealth(): Promise<void> {
+    if (this.closing) return;
+    const journalDue = Date.now() - this.lastJournalCheck >= (this.opts.journalCheckMs ?? 30_000);
+    if (journalDue) this.lastJournalCheck = Date.now();
+    await Promise.all(
+      [...this.served.entries()].map(async ([eventId, { queue }]) => {
+        try {
+          const keys = gateKeys(this.opts.prefix, eventId);
+          let lost = (await this.opts.connection.exists(keys.gate)) === 0;
+          if (!lost && journalDue) {
+            const journalled = await countUndecidedAccepted(this.opts.db, eventId, new Date(Date.now() - 5_000));
+            if (journalled > 0) {
+              const [waiting, active] = await Promise.all([
+                this.opts.connection.llen(keys.wait),
+                this.opts.connection.llen(keys.active),
+              ]);
+              lost = journalled > waiting + active;
+            }
+          }
+          if (!lost) return;
+          const data: RecoverJobData = { kind: 'recover', eventId };
+          await queue.add('recover', data, { jobId: recoverJobId(eventId), removeOnComplete: true, removeOnFail: false });
+        } catch (err) {
+          this.opts.logger.warn('health check failed', { eventId, error: (err as Error).message });
+        }
+      }),
+    );
   }
 
   /** Ids of the events this process serves now. */
@@ -114,6 +156,7 @@ export class EventSupervisor {
   async close(graceMs: number, onGraceExpired: () => void): Promise<void> {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.healthTimer) clearInterval(this.healthTimer);
     await Promise.allSettled(this.starting.values());
     const all = [...this.served.values()];
     this.served.clear();

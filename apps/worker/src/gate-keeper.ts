@@ -48,6 +48,11 @@ export class GateKeeper {
     await this.rebuildIfDue(input.eventId, input.jobId, false);
   }
 
+  /** Rebuilds the event's gate now (after a recovery). */
+  async rebuildNow(eventId: string, jobId: string): Promise<void> {
+    await this.rebuildIfDue(eventId, jobId, true);
+  }
+
   private async rebuildIfDue(eventId: string, jobId: string, drifted: boolean): Promise<void> {
     const last = this.lastRebuild.get(eventId);
     if (!drifted && last !== undefined && Date.now() - last < this.rebuildEveryMs) return;

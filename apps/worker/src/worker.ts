@@ -1,6 +1,6 @@
 import type { Db } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import { AdmissionGate, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
+import { AdmissionGate, type RedisSettings, createRedis, decisionsChannel, gateKeys } from '@booking/queue';
 
 import { createBookingProcessor } from './booking.processor.ts';
 import { EventSupervisor } from './event-supervisor.ts';
@@ -38,6 +38,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     logger: options.logger,
     gate: new GateKeeper(options.db, new AdmissionGate(connection, options.prefix), options.logger),
     signal: abort.signal,
+    jobExists: async (eventId, jobId) => (await connection.exists(`${gateKeys(options.prefix, eventId).jobPrefix}${jobId}`)) === 1,
     publish: async (message) => {
       await connection.publish(channel, JSON.stringify(message));
     },

@@ -36,7 +36,17 @@ export interface BookingTable {
   cancelled_at: Date | null;
 }
 
+/** Accepted, not yet decided requests (the write-behind journal of the API). */
+export interface AcceptedRequestTable {
+  id: string;
+  event_id: string;
+  user_id: string;
+  quantity: number;
+  accepted_at: ColumnType<Date, Date | string, Date | string>;
+}
+
 export interface Database {
+  accepted_requests: AcceptedRequestTable;
   events: EventTable;
   booking_requests: BookingRequestTable;
   bookings: BookingTable;

@@ -1,4 +1,5 @@
 export * from './booking-request.repository.ts';
+export * from './accepted-request.repository.ts';
 export * from './booking.repository.ts';
 export * from './connection.ts';
 export type * from './database.ts';

@@ -19,7 +19,9 @@ local max = tonumber(ARGV[4])
 local outcome = 'QUEUED'
 local avail = false
 if ARGV[7] == '1' then avail = redis.call('HGET', KEYS[1], 'avail') end
-if not avail then
+if ARGV[7] ~= '1' then
+  outcome = 'OFF'
+elseif not avail then
   outcome = 'UNGATED'
 else
   local limited = false

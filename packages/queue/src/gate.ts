@@ -5,9 +5,10 @@ import type { RedisClient } from './redis.ts';
 /**
  * What the gate did with a request: `SOLD_OUT` (answered at once, nothing queued); `QUEUED` (seats
  * promised); `UNHELD` (queued without a promise: the per-user limit will likely refuse it);
- * `UNGATED` (queued without a check: the gate is missing until the worker rebuilds it).
+ * `UNGATED` (queued without a check: the gate is missing until the worker rebuilds it); `OFF` (the gate
+ * is turned off: queued without a check).
  */
-export type AdmitOutcome = 'SOLD_OUT' | 'QUEUED' | 'UNHELD' | 'UNGATED';
+export type AdmitOutcome = 'SOLD_OUT' | 'QUEUED' | 'UNHELD' | 'UNGATED' | 'OFF';
 
 export type AdmitResult =
   | { kind: 'admitted' | 'sold-out'; outcome: AdmitOutcome; position: number }

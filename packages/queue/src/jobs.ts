@@ -9,6 +9,8 @@ export const bookJobData = z.object({
   userId: z.string().min(1).max(128),
   quantity: z.int().min(1).max(10),
   acceptedAt: z.iso.datetime({ offset: true }),
+  /** False when the admission gate was missing at admission: Redis may have lost earlier requests. */
+  gated: z.boolean().default(true),
 });
 export type BookJobData = z.infer<typeof bookJobData>;
 
@@ -20,7 +22,19 @@ export const cancelJobData = z.object({
 });
 export type CancelJobData = z.infer<typeof cancelJobData>;
 
-export const jobData = z.discriminatedUnion('kind', [bookJobData, cancelJobData]);
+/** Asks the event's worker to recover requests Redis lost and rebuild the gate, in queue order. */
+export const recoverJobData = z.object({
+  kind: z.literal('recover'),
+  eventId: z.string().min(1),
+});
+export type RecoverJobData = z.infer<typeof recoverJobData>;
+
+/** Job id of an event's recovery: one pending at a time. */
+export function recoverJobId(eventId: string): string {
+  return `recover.${eventId}`;
+}
+
+export const jobData = z.discriminatedUnion('kind', [bookJobData, cancelJobData, recoverJobData]);
 export type JobData = z.infer<typeof jobData>;
 
 /** Job id of the cancellation of a booking: one pending cancellation per booking. */

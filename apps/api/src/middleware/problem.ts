@@ -58,6 +58,16 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       sendProblem(res, fromParser());
       return;
     }
+    // Express's router rejects a path it cannot decode (a bad percent-escape) with a 400.
+    if (err instanceof URIError || (err as { status?: unknown }).status === 400) {
+      sendProblem(
+        res,
+        new AppError('VALIDATION_FAILED', 'the URL is not valid', {
+          errors: [{ field: '(path)', message: 'invalid percent-encoding' }],
+        }),
+      );
+      return;
+    }
     if (isTransientDbError(err) || isRedisUnavailableError(err)) {
       logger.warn('dependency unavailable', { path: req.path, error: (err as Error).message });
       sendProblem(

@@ -1,4 +1,4 @@
-import { findDecidedRequest } from '@booking/db';
+import { findAcceptedRequest, findDecidedRequest } from '@booking/db';
 import { AppError, type BookingRequestView, eventIdOfRequest, waitQuery } from '@booking/domain';
 import { bookJobData } from '@booking/queue';
 import { type Response, Router } from 'express';
@@ -36,8 +36,20 @@ export function bookingRequestsRouter(deps: ApiDeps): Router {
     if (decided) return decided;
     const pending = await pendingView(eventId, requestId);
     if (pending) return pending;
-    // Decided and removed from the queue between the two reads.
-    return findDecidedRequest(deps.db, requestId);
+    // Decided and removed from the queue between the two reads, or lost by Redis and waiting in the
+    // journal for a worker to recover it.
+    const decidedSince = await findDecidedRequest(deps.db, requestId);
+    if (decidedSince) return decidedSince;
+    const journalled = await findAcceptedRequest(deps.db, requestId);
+    if (!journalled || journalled.eventId !== eventId) return undefined;
+    return {
+      requestId,
+      eventId,
+      userId: journalled.userId,
+      quantity: journalled.quantity,
+      status: 'pending',
+      acceptedAt: journalled.acceptedAt.toISOString(),
+    };
   }
 
   router.get('/v1/booking-requests/:requestId', async (req, res) => {

@@ -15,7 +15,7 @@ export function bookingsRouter(deps: ApiDeps): Router {
   router.post('/v1/events/:eventId/bookings', requireJson, async (req, res) => {
     const body = parseOrThrow(createBookingBody, req.body, 'booking request');
     const key = req.header('idempotency-key');
-    if (key !== undefined) parseOrThrow(idempotencyKey, key, 'Idempotency-Key header');
+    if (key !== undefined) parseOrThrow(idempotencyKey, key, 'Idempotency-Key header', 'Idempotency-Key');
     await deps.rateLimiter.consume(body.userId);
     const { eventId } = req.params as { eventId: string };
     const event = isOpaqueId(eventId) ? await deps.events.get(eventId) : null;

@@ -45,6 +45,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX bookings_event_user_idx ON bookings (event_id, user_id) WHERE status = 'confirmed'`.execute(db);
 
+  // Every request the API accepted and no worker has decided yet, written behind the 202 in batches.
+  // If Redis loses queued jobs (flushed, restarted without persistence), workers find them here.
+  await sql`
+    CREATE TABLE accepted_requests (
+      id text PRIMARY KEY,
+      event_id text NOT NULL REFERENCES events (id),
+      user_id text NOT NULL CHECK (char_length(user_id) BETWEEN 1 AND 128),
+      quantity integer NOT NULL CHECK (quantity BETWEEN 1 AND 10),
+      accepted_at timestamptz NOT NULL
+    )`.execute(db);
+  await sql`CREATE INDEX accepted_requests_event_idx ON accepted_requests (event_id, accepted_at)`.execute(db);
+
   // One decision, atomically: the event row lock serializes every decision of an event whichever
   // worker makes it (the fence behind the queue's one-at-a-time delivery); a request decided before
   // (a redelivered job) gets its original decision back and changes nothing.
@@ -74,6 +86,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
          WHERE r.id = p_request_id;
       IF FOUND THEN RETURN; END IF;
 
+      DELETE FROM accepted_requests a WHERE a.id = p_request_id;
       IF v_max IS NOT NULL THEN
         SELECT coalesce(sum(b.quantity), 0) INTO v_held
           FROM bookings b
@@ -130,6 +143,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP FUNCTION cancel_booking(text)`.execute(db);
   await sql`DROP FUNCTION decide_booking_request(text, text, text, integer, timestamptz, text)`.execute(db);
+  await sql`DROP TABLE accepted_requests`.execute(db);
   await sql`DROP TABLE bookings`.execute(db);
   await sql`DROP TABLE booking_requests`.execute(db);
   await sql`DROP TABLE events`.execute(db);
