@@ -23,3 +23,29 @@ export async function expectEventInvariants(db: Db, eventId: string): Promise<vo
   expect(row.doubled, 'no request with two bookings').toBe(0);
   expect(row.mismatched, 'every confirmed request has its booking').toBe(0);
 }
+
+/**
+ * Replays an event's decisions in the order they were made (decided_at, microsecond precision) and
+ * checks each against the seats left at that moment: a confirmation had enough, a SOLD_OUT had too
+ * few (no false sold-out). Assumes no cancellation happened meanwhile. Returns the seats left.
+ */
+export async function expectDecisionsJustified(db: Db, eventId: string): Promise<number> {
+  const event = await db.selectFrom('events').selectAll().where('id', '=', eventId).executeTakeFirstOrThrow();
+  const { rows } = await sql<{ id: string; quantity: number; status: string; reason: string | null; decided: string }>`
+    SELECT id, quantity, status, reason, to_char(decided_at, 'YYYY-MM-DD"T"HH24:MI:SS.US') AS decided
+      FROM booking_requests WHERE event_id = ${eventId} ORDER BY decided_at, id
+  `.execute(db);
+  let left = event.capacity;
+  const problems: string[] = [];
+  for (const [i, r] of rows.entries()) {
+    if (i > 0 && rows[i - 1]!.decided === r.decided) problems.push(`${r.id}: decided at the same instant as its predecessor`);
+    if (r.status === 'confirmed') {
+      if (r.quantity > left) problems.push(`${r.id}: confirmed ${r.quantity} with ${left} left at ${r.decided}`);
+      left -= r.quantity;
+    } else if (r.reason === 'SOLD_OUT' && r.quantity <= left) {
+      problems.push(`${r.id}: SOLD_OUT for ${r.quantity} with ${left} left at ${r.decided}`);
+    }
+  }
+  expect(problems, 'every decision matches the seats left when it was made').toEqual([]);
+  return left;
+}

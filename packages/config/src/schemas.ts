@@ -80,14 +80,14 @@ const workerFields = z.object({
 });
 
 /** Environment of an API-only process. */
-export const apiEnv = commonEnv.extend(apiFields.shape).superRefine(requireAdminKeyInProduction);
+export const apiEnv = commonEnv.extend(apiFields.shape).superRefine(requireAdminKeyInProduction, { when: () => true });
 /** Environment of a worker-only process. */
 export const workerEnv = commonEnv.extend(workerFields.shape);
 /** Environment of the single-process server (API and worker). */
 export const serverEnv = commonEnv
   .extend(apiFields.shape)
   .extend(workerFields.shape)
-  .superRefine(requireAdminKeyInProduction);
+  .superRefine(requireAdminKeyInProduction, { when: () => true });
 
 export type CommonEnv = z.output<typeof commonEnv>;
 export type ApiEnv = z.output<typeof apiEnv>;

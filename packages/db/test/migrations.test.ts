@@ -1,0 +1,138 @@
+import { type Db, PgErrorCode, insertEvent, migrateToLatest, migrateToNothing } from '@booking/db';
+import { type TestDatabase, createTestDatabase } from '@booking/test-support';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** Tables and functions the contract's guarantees rest on (the schema may hold more). */
+const TABLES = ['booking_requests', 'bookings', 'events'];
+const FUNCTIONS = ['cancel_booking', 'decide_booking_request'];
+
+/** Every table and function of the public schema, apart from Kysely's own bookkeeping. */
+async function schemaObjects(db: Db): Promise<{ tables: string[]; functions: string[] }> {
+  const tables = await sql<{ name: string }>`
+    SELECT table_name AS name FROM information_schema.tables
+     WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely_migration%' ORDER BY 1`.execute(db);
+  const functions = await sql<{ name: string }>`
+    SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'public' ORDER BY 1`.execute(db);
+  return { tables: tables.rows.map((r) => r.name), functions: functions.rows.map((r) => r.name) };
+}
+
+/** The Postgres error code `promise` fails with (and a test failure if it succeeds). */
+async function pgErrorCode(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  throw new Error('the statement succeeded');
+}
+
+describe('migrations', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(2);
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('go up, down and up again', async () => {
+    const { db } = database;
+    // The test database is a copy of a migrated template: everything is there to begin with.
+    const migrated = await schemaObjects(db);
+    expect(migrated.tables).toEqual(expect.arrayContaining(TABLES));
+    expect(migrated.functions).toEqual(expect.arrayContaining(FUNCTIONS));
+    const nothing = { tables: [], functions: [] };
+
+    const down = await migrateToNothing(db);
+    expect(down.length).toBeGreaterThan(0);
+    expect(down.every((r) => r.direction === 'Down' && r.status === 'Success')).toBe(true);
+    expect(await schemaObjects(db)).toEqual(nothing);
+
+    const up = await migrateToLatest(db);
+    expect(up.map((r) => r.migrationName)).toEqual(down.map((r) => r.migrationName).reverse());
+    expect(up.every((r) => r.direction === 'Up' && r.status === 'Success')).toBe(true);
+    expect(await schemaObjects(db)).toEqual(migrated);
+
+    await migrateToNothing(db);
+    expect(await schemaObjects(db)).toEqual(nothing);
+    await migrateToLatest(db);
+    expect(await schemaObjects(db)).toEqual(migrated);
+
+    // Applying again is a no-op.
+    expect(await migrateToLatest(db)).toEqual([]);
+  });
+});
+
+describe('the schema itself refuses', () => {
+  let database: TestDatabase;
+  let db: Db;
+  beforeAll(async () => {
+    database = await createTestDatabase(2);
+    db = database.db;
+  });
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  function eventRow(id: string, capacity: number, available: number) {
+    return { id, name: 'Constraint test', capacity, available };
+  }
+
+  it('an event with more seats available than its capacity', async () => {
+    const code = await pgErrorCode(db.insertInto('events').values(eventRow('over', 5, 6)).execute());
+    expect(code).toBe(PgErrorCode.CHECK_VIOLATION);
+  });
+
+  it('an event with fewer than 0 seats available', async () => {
+    const code = await pgErrorCode(db.insertInto('events').values(eventRow('under', 5, -1)).execute());
+    expect(code).toBe(PgErrorCode.CHECK_VIOLATION);
+  });
+
+  it('taking more seats than are available', async () => {
+    await insertEvent(db, { id: 'drain', name: 'Drain', capacity: 2 });
+    const code = await pgErrorCode(
+      db.updateTable('events').set((eb) => ({ available: eb('available', '-', 3) })).where('id', '=', 'drain').execute(),
+    );
+    expect(code).toBe(PgErrorCode.CHECK_VIOLATION);
+  });
+
+  async function confirmedRequest(eventId: string, requestId: string): Promise<void> {
+    await db
+      .insertInto('booking_requests')
+      .values({
+        id: requestId,
+        event_id: eventId,
+        user_id: 'u',
+        quantity: 1,
+        status: 'confirmed',
+        reason: null,
+        accepted_at: new Date(),
+      })
+      .execute();
+  }
+
+  function booking(id: string, eventId: string, requestId: string) {
+    return { id, request_id: requestId, event_id: eventId, user_id: 'u', quantity: 1, status: 'confirmed' as const };
+  }
+
+  it('a second booking for the same request', async () => {
+    await insertEvent(db, { id: 'unique', name: 'Unique', capacity: 5 });
+    await confirmedRequest('unique', 'unique.r1');
+    await db.insertInto('bookings').values(booking('b1', 'unique', 'unique.r1')).execute();
+    const code = await pgErrorCode(db.insertInto('bookings').values(booking('b2', 'unique', 'unique.r1')).execute());
+    expect(code).toBe(PgErrorCode.UNIQUE_VIOLATION);
+  });
+
+  it('a booking whose request does not exist', async () => {
+    await insertEvent(db, { id: 'orphan', name: 'Orphan', capacity: 5 });
+    const code = await pgErrorCode(db.insertInto('bookings').values(booking('b3', 'orphan', 'orphan.missing')).execute());
+    expect(code).toBe(PgErrorCode.FOREIGN_KEY_VIOLATION);
+  });
+
+  it('a booking request for an event that does not exist', async () => {
+    const code = await pgErrorCode(confirmedRequest('no-such-event', 'no-such-event.r'));
+    expect(code).toBe(PgErrorCode.FOREIGN_KEY_VIOLATION);
+  });
+});
