@@ -57,6 +57,7 @@ export async function submitBooking(
   event: EventInfo,
   body: CreateBookingBody,
   key: string | undefined,
+  correlationId?: string,
 ): Promise<Submission> {
   const fingerprint = bodyFingerprint(body);
   const idemKey = key === undefined ? undefined : idempotencyKeyName(deps.prefix, event.id, sha256(key));
@@ -97,6 +98,7 @@ export async function submitBooking(
     quantity: body.quantity,
     acceptedAt: new Date(now).toISOString(),
     gated: admitted.outcome !== 'UNGATED',
+    ...(correlationId ? { correlationId } : {}),
   };
   try {
     await deps.queues.enqueue(event.id, requestId, job);

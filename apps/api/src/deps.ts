@@ -1,5 +1,5 @@
 import type { Db } from '@booking/db';
-import type { Logger } from '@booking/observability';
+import type { ApiMetrics, Logger, Registry } from '@booking/observability';
 import type { AdmissionGate, DecisionHub } from '@booking/queue';
 
 import type { SubmissionDeps } from './booking-submission.ts';
@@ -11,6 +11,8 @@ import type { UserRateLimiter } from './rate-limit.ts';
 export interface ApiDeps {
   db: Db;
   logger: Logger;
+  registry: Registry;
+  metrics: ApiMetrics;
   adminKey: string;
   bodyLimitBytes: number;
   events: EventCache;

@@ -1,4 +1,5 @@
 import { type Db, type EventRow, findEventById } from '@booking/db';
+import type { ApiMetrics } from '@booking/observability';
 
 /** What the ingress needs to know about an event; none of it changes after creation. */
 export interface EventInfo {
@@ -22,9 +23,12 @@ interface Entry {
 export class EventCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<EventInfo | null>>();
+  private hits = 0;
+  private misses = 0;
 
   constructor(
     private readonly db: Db,
+    private readonly metrics?: Pick<ApiMetrics, 'cacheHits' | 'cacheMisses'>,
     private readonly maxEntries = 50_000,
     private readonly missTtlMs = 5_000,
   ) {}
@@ -33,16 +37,26 @@ export class EventCache {
   async get(eventId: string): Promise<EventInfo | null> {
     const entry = this.entries.get(eventId);
     if (entry && entry.expiresAt > Date.now()) {
+      this.hits++;
+      this.metrics?.cacheHits.inc();
       this.entries.delete(eventId);
       this.entries.set(eventId, entry);
       return entry.info;
     }
+    this.misses++;
+    this.metrics?.cacheMisses.inc();
     let load = this.inflight.get(eventId);
     if (!load) {
       load = this.load(eventId).finally(() => this.inflight.delete(eventId));
       this.inflight.set(eventId, load);
     }
     return load;
+  }
+
+  /** Share of lookups answered from memory (0 before any lookup). */
+  get hitRate(): number {
+    const total = this.hits + this.misses;
+    return total === 0 ? 0 : this.hits / total;
   }
 
   /** Records an event just created (or read) so its first submission needs no query. */

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
 import type { Db } from '@booking/db';
-import type { Logger } from '@booking/observability';
+import { type Logger, MetricsRegistry, type Registry, apiMetrics, gaugeFrom, poolMetrics } from '@booking/observability';
 import {
   AdmissionGate,
   DecisionHub,
@@ -34,6 +34,10 @@ export interface ApiOptions {
   rateLimit?: { points: number; windowSeconds: number };
   /** Answer SOLD_OUT at the door when the gate knows the event cannot satisfy a request (default true). */
   admissionGate?: boolean;
+  /** Where metrics go (shared with the worker in a single-process server); a private one by default. */
+  registry?: Registry;
+  /** The Postgres pool behind `db`, for pool metrics. */
+  pool?: { totalCount: number; waitingCount: number; idleCount: number };
 }
 
 export interface ApiHandle {
@@ -68,13 +72,24 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   const queues = new QueueRegistry(command, prefix);
   const gate = new AdmissionGate(command, prefix, options.admissionGate ?? true);
   const journal = new AcceptedJournal(options.db, logger);
+  const registry = options.registry ?? new MetricsRegistry();
+  const metrics = apiMetrics(registry);
+  for (const client of [command, subscriber]) client.on('error', () => metrics.redisErrors.inc());
+  const events = new EventCache(options.db, metrics);
+  gaugeFrom(registry, 'cache_hit_rate', 'Share of event lookups answered from memory since start', () => events.hitRate);
+  gaugeFrom(registry, 'booking_long_poll_waiters', 'Clients long-polling a pending request now', () => hub.waiting);
+  gaugeFrom(registry, 'booking_journal_backlog', 'Accepted requests not yet written to the journal', () => journal.backlog);
+  const pool = options.pool;
+  if (pool) poolMetrics(registry, () => pool);
 
   const app = createApp({
     db: options.db,
     logger,
+    registry,
+    metrics,
     adminKey: options.adminKey,
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
-    events: new EventCache(options.db),
+    events,
     queues,
     hub,
     gate,

@@ -1,6 +1,6 @@
 import { type Db, cancelBooking, decideBookingRequest, listUndecidedAccepted, toBookingView } from '@booking/db';
 import { type BookingRequestView, newBookingId } from '@booking/domain';
-import type { Logger } from '@booking/observability';
+import type { Logger, WorkerMetrics } from '@booking/observability';
 import { type BookJobData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
 
@@ -10,6 +10,7 @@ import { untilDone } from './retry.ts';
 export interface ProcessorDeps {
   db: Db;
   logger: Logger;
+  metrics: WorkerMetrics;
   gate: GateKeeper;
   /** Publishes a message once the decision it carries is durable. */
   publish: (message: DecisionMessage) => Promise<void>;
@@ -19,27 +20,36 @@ export interface ProcessorDeps {
   signal: AbortSignal;
 }
 
-type BookingInput = Omit<BookJobData, 'kind' | 'gated'>;
+type BookingInput = Omit<BookJobData, 'kind' | 'gated' | 'correlationId'>;
 
 /** Builds the BullMQ processor that decides one job of an event's queue. */
 export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promise<void> {
   const retrying = <T>(job: Job, eventId: string, what: string, fn: () => Promise<T>) =>
-    untilDone(fn, deps.signal, (err, attempt) =>
+    untilDone(fn, deps.signal, (err, attempt) => {
+      deps.metrics.dbRetries.inc();
       deps.logger.warn(`database unavailable; retrying ${what}`, {
         jobId: job.id,
         eventId,
         attempt,
         error: err instanceof Error ? err.message : String(err),
-      }),
-    );
+      });
+    });
 
   /** Decides one request, settles the gate, publishes the decision. */
-  async function decide(job: Job, input: BookingInput): Promise<void> {
+  async function decide(job: Job, input: BookingInput, correlationId?: string): Promise<void> {
     const started = performance.now();
+    const acceptedAt = Date.parse(input.acceptedAt);
+    deps.metrics.queueWaitSeconds.observe(Math.max(0, Date.now() - acceptedAt) / 1000);
     const decision = await retrying(job, input.eventId, 'decision', () =>
       decideBookingRequest(deps.db, { ...input, bookingId: newBookingId() }),
     );
     const decisionMs = performance.now() - started;
+    if (!decision.replayed) {
+      deps.metrics.decisionsPerTransaction.observe(1);
+      deps.metrics.decisionLatencySeconds.observe(Math.max(0, decision.decidedAt.getTime() - acceptedAt) / 1000);
+      if (decision.status === 'confirmed') deps.metrics.success.inc();
+      else deps.metrics.conflicts.inc({ reason: decision.reason ?? 'UNKNOWN' });
+    }
     await retrying(job, input.eventId, 'gate settlement', () =>
       deps.gate.afterDecision({
         jobId: job.id ?? input.requestId,
@@ -64,9 +74,9 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
       decidedAt: decision.decidedAt.toISOString(),
     };
     deps.logger.info('decided', {
-      requestId: input.requestId,
+      requestId: correlationId,
       eventId: input.eventId,
-      jobId: job.id,
+      jobId: input.requestId,
       status: decision.status,
       reason: decision.reason ?? undefined,
       replayed: decision.replayed,
@@ -97,6 +107,7 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
         quantity: row.quantity,
         acceptedAt: row.acceptedAt.toISOString(),
       });
+      deps.metrics.recovered.inc();
       recovered++;
     }
     await retrying(job, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, job.id ?? ''));
@@ -118,6 +129,7 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
         userId: row.user_id,
       }),
     );
+    deps.metrics.cancellations.inc();
     deps.logger.info('cancellation applied', { bookingId: row.id, eventId: row.event_id, jobId: job.id });
     await deps.publish({ type: 'cancellation', booking: toBookingView(row) });
   }
@@ -133,8 +145,8 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
       case 'book': {
         // Admitted while the gate was missing: Redis may have lost requests accepted before this one.
         if (!data.gated) await recover(job, data.eventId, new Date(data.acceptedAt), data.requestId);
-        const { kind: _kind, gated: _gated, ...input } = data;
-        await decide(job, input);
+        const { kind: _kind, gated: _gated, correlationId, ...input } = data;
+        await decide(job, input, correlationId);
         return;
       }
       case 'cancel':

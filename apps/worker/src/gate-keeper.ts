@@ -17,6 +17,7 @@ export class GateKeeper {
     private readonly db: Db,
     private readonly gate: AdmissionGate,
     private readonly logger: Logger,
+    private readonly onRebuild: (reason: 'missing' | 'drift' | 'start' | 'periodic') => void = () => {},
     private readonly rebuildEveryMs = 15_000,
   ) {}
 
@@ -60,12 +61,14 @@ export class GateKeeper {
     if (!snapshot) return;
     const previous = await this.gate.rebuild(eventId, snapshot, jobId);
     this.lastRebuild.set(eventId, Date.now());
+    const reason = previous === null ? 'missing' : drifted ? 'drift' : last === undefined ? 'start' : 'periodic';
+    this.onRebuild(reason);
     this.logger.log(drifted ? 'info' : 'debug', 'admission gate rebuilt', {
       eventId,
       jobId,
       previous,
       available: snapshot.available,
-      reason: previous === null ? 'missing' : drifted ? 'drift' : last === undefined ? 'start' : 'periodic',
+      reason,
     });
   }
 

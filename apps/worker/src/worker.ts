@@ -1,4 +1,5 @@
 import type { Db } from '@booking/db';
+import { MetricsRegistry, type Registry, eventGauges, poolMetrics, workerMetrics } from '@booking/observability';
 import type { Logger } from '@booking/observability';
 import { AdmissionGate, type RedisSettings, createRedis, decisionsChannel, gateKeys } from '@booking/queue';
 
@@ -16,6 +17,10 @@ export interface WorkerOptions {
   refreshMs: number;
   /** How long shutdown waits for jobs in progress before handing them back (ms). */
   shutdownGraceMs?: number;
+  /** Where metrics go (shared with the API in a single-process server); a private one by default. */
+  registry?: Registry;
+  /** The Postgres pool behind `db`, for pool metrics. */
+  pool?: { totalCount: number; waitingCount: number; idleCount: number };
 }
 
 export interface WorkerHandle {
@@ -33,10 +38,17 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const subscriber = createRedis(options.redis, 'subscriber', 'booking-worker-sub');
   const abort = new AbortController();
   const channel = decisionsChannel(options.prefix);
+  const registry = options.registry ?? new MetricsRegistry();
+  const metrics = workerMetrics(registry);
+  const pool = options.pool;
+  if (pool) poolMetrics(registry, () => pool);
   const processor = createBookingProcessor({
     db: options.db,
     logger: options.logger,
-    gate: new GateKeeper(options.db, new AdmissionGate(connection, options.prefix), options.logger),
+    metrics,
+    gate: new GateKeeper(options.db, new AdmissionGate(connection, options.prefix), options.logger, (reason) =>
+      metrics.gateRebuilds.inc({ reason }),
+    ),
     signal: abort.signal,
     jobExists: async (eventId, jobId) => (await connection.exists(`${gateKeys(options.prefix, eventId).jobPrefix}${jobId}`)) === 1,
     publish: async (message) => {
@@ -56,6 +68,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     endedGraceMs: 24 * 3600_000,
   });
   await supervisor.start();
+  eventGauges(registry, () => supervisor.onSaleSnapshot());
   options.logger.info('worker started', { events: supervisor.eventIds.length });
 
   return {

@@ -11,6 +11,8 @@ export const bookJobData = z.object({
   acceptedAt: z.iso.datetime({ offset: true }),
   /** False when the admission gate was missing at admission: Redis may have lost earlier requests. */
   gated: z.boolean().default(true),
+  /** X-Request-Id of the submission, so the worker's log line joins the API's. */
+  correlationId: z.string().max(200).optional(),
 });
 export type BookJobData = z.infer<typeof bookJobData>;
 

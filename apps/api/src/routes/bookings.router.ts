@@ -13,16 +13,33 @@ export function bookingsRouter(deps: ApiDeps): Router {
   const router = Router();
 
   router.post('/v1/events/:eventId/bookings', requireJson, async (req, res) => {
+    const started = performance.now();
+    deps.metrics.attempts.inc();
+    res.once('finish', () =>
+      deps.metrics.submissionSeconds.observe({ status: String(res.statusCode) }, (performance.now() - started) / 1000),
+    );
     const body = parseOrThrow(createBookingBody, req.body, 'booking request');
     const key = req.header('idempotency-key');
     if (key !== undefined) parseOrThrow(idempotencyKey, key, 'Idempotency-Key header', 'Idempotency-Key');
-    await deps.rateLimiter.consume(body.userId);
+    await deps.rateLimiter.consume(body.userId).catch((err: unknown) => {
+      if (err instanceof AppError) deps.metrics.admissionRejected.inc({ reason: err.code });
+      throw err;
+    });
     const { eventId } = req.params as { eventId: string };
     const event = isOpaqueId(eventId) ? await deps.events.get(eventId) : null;
     if (!event) throw new AppError('EVENT_NOT_FOUND', `no event ${eventId}`);
 
-    const answer = await submitBooking(deps.submission, event, body, key);
-    if (answer.status === 409) throw answer.error;
+    const answer = await submitBooking(deps.submission, event, body, key, res.locals.requestId as string).catch(
+      (err: unknown) => {
+        if (err instanceof AppError && err.status === 409) deps.metrics.admissionRejected.inc({ reason: err.code });
+        throw err;
+      },
+    );
+    if (answer.status === 409) {
+      deps.metrics.admissionRejected.inc({ reason: answer.error.code });
+      throw answer.error;
+    }
+    (res.locals.log as Record<string, unknown>).jobId = answer.body.requestId;
     res.status(202).location(`/v1/booking-requests/${answer.body.requestId}`).json(answer.body);
   });
 

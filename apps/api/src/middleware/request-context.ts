@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Logger } from '@booking/observability';
+import type { ApiMetrics } from '@booking/observability';
+import type { RequestHandler } from 'express';
+
+const INCOMING_ID = /^[\x21-\x7e]{1,200}$/;
+const EVENT_IN_PATH = /^\/v1\/events\/([^/]+)/;
+
+/**
+ * Gives every request a correlation id (the caller's `X-Request-Id` when it is sane, else a new one),
+ * echoes it back, and writes one access line and one latency observation when the answer is sent.
+ * Handlers may add log fields (`eventId`, `jobId`) to `res.locals.log`.
+ */
+export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    const started = performance.now();
+    const incoming = req.header('x-request-id');
+    const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.locals.log = {} as Record<string, unknown>;
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      const seconds = (performance.now() - started) / 1000;
+      // The route pattern, not the path, keeps the label set bounded.
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      metrics.httpSeconds.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      const eventId = EVENT_IN_PATH.exec(req.path)?.[1];
+      logger.info('http', {
+        requestId,
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        durationMs: Math.round(seconds * 100_000) / 100,
+        ...(eventId ? { eventId } : {}),
+        ...(res.locals.log as Record<string, unknown>),
+      });
+    });
+    next();
+  };
+}
