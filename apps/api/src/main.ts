@@ -1,7 +1,7 @@
 // API role: `npm run start:api`.
 import { apiEnv, loadEnvOrExit, resolveAdminKey } from '@booking/config';
 import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
-import { createLogger } from '@booking/observability';
+import { MetricsRegistry, collectProcessMetrics, createLogger } from '@booking/observability';
 
 import { startApi } from './server.ts';
 
@@ -11,8 +11,10 @@ const admin = resolveAdminKey(env.ADMIN_API_KEY);
 if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
 
 await ensureDatabase(env.DATABASE_URL);
-const { db } = createDb({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-api' });
+const { db, pool } = createDb({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-api' });
 await migrateToLatest(db);
+const registry = new MetricsRegistry();
+collectProcessMetrics(registry);
 
 const api = await startApi({
   db,
@@ -23,6 +25,8 @@ const api = await startApi({
   port: env.PORT,
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  registry,
+  pool,
   idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
   rateLimit: { points: env.RATE_LIMIT_POINTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS },
   admissionGate: env.ADMISSION_GATE,

@@ -2,7 +2,7 @@
 import { loadEnvOrExit, resolveAdminKey, serverEnv } from '@booking/config';
 import { startApi } from '@booking/api';
 import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
-import { createLogger } from '@booking/observability';
+import { MetricsRegistry, collectProcessMetrics, createLogger } from '@booking/observability';
 import { startWorker } from '@booking/worker';
 
 const env = loadEnvOrExit(serverEnv, process.env);
@@ -11,8 +11,10 @@ const admin = resolveAdminKey(env.ADMIN_API_KEY);
 if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
 
 await ensureDatabase(env.DATABASE_URL);
-const { db } = createDb({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking' });
+const { db, pool } = createDb({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking' });
 await migrateToLatest(db);
+const registry = new MetricsRegistry();
+collectProcessMetrics(registry);
 
 const redis = { url: env.REDIS_URL, cluster: env.REDIS_CLUSTER };
 const worker = await startWorker({
@@ -24,6 +26,8 @@ const worker = await startWorker({
   lockMs: env.WORKER_LOCK_MS,
   refreshMs: env.EVENT_REFRESH_MS,
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  registry,
+  pool,
 });
 const api = await startApi({
   db,
@@ -34,6 +38,8 @@ const api = await startApi({
   port: env.PORT,
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
   shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  registry,
+  pool,
   idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
   rateLimit: { points: env.RATE_LIMIT_POINTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS },
   admissionGate: env.ADMISSION_GATE,

@@ -8,6 +8,7 @@ import {
   testLogger,
   uniquePrefix,
 } from '@booking/test-support';
+import { MetricsRegistry } from '@booking/observability';
 import { type WorkerHandle, startWorker } from '@booking/worker';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -42,6 +43,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const logger = testLogger();
   const redis = { url: TEST_REDIS_URL, cluster: false };
   const workers: WorkerHandle[] = [];
+  // One registry for the API and the workers, as in the single-process server.
+  const registry = new MetricsRegistry();
   const addWorker = async () => {
     const w = await startWorker({
       db: database.db,
@@ -52,6 +55,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       lockMs: options.lockMs ?? 10_000,
       refreshMs: 1_000,
       shutdownGraceMs: 5_000,
+      registry,
+      pool: database.pool,
     });
     workers.push(w);
     return w;
@@ -67,6 +72,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     host: '127.0.0.1',
     ...(options.cancelWaitMs ? { cancelWaitMs: options.cancelWaitMs } : {}),
     admissionGate: options.admissionGate ?? true,
+    registry,
+    pool: database.pool,
     rateLimit: options.rateLimit ?? { points: 1_000_000, windowSeconds: 1 },
   });
   let api = await startOneApi();

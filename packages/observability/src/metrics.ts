@@ -171,13 +171,24 @@ export function eventGauges(
   registry: Registry,
   read: () => Promise<Array<{ eventId: string; queueDepth: number; seatsAvailable: number }>>,
 ): void {
-  // One read serves both gauges of a scrape.
-  let cached: { at: number; rows: Promise<Array<{ eventId: string; queueDepth: number; seatsAvailable: number }>> } | undefined;
-  const load = () => {
-    if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), rows: read().catch(() => []) };
-    return cached.rows;
+  // One read serves both gauges of a scrape: the first gauge collected starts it, the second takes it.
+  type Rows = Array<{ eventId: string; queueDepth: number; seatsAvailable: number }>;
+  let shared: Promise<Rows> | undefined;
+  const load = (first: boolean): Promise<Rows> => {
+    if (first || !shared) {
+      shared = read().catch(() => []);
+      return shared;
+    }
+    const rows = shared;
+    shared = undefined;
+    return rows;
   };
-  const perEvent = (name: string, help: string, pick: (r: { queueDepth: number; seatsAvailable: number }) => number) =>
+  const perEvent = (
+    name: string,
+    help: string,
+    first: boolean,
+    pick: (r: { queueDepth: number; seatsAvailable: number }) => number,
+  ) =>
     once(registry, name, () =>
       new Gauge({
         name,
@@ -185,12 +196,12 @@ export function eventGauges(
         labelNames: ['event_id'] as const,
         registers: [registry],
         async collect() {
-          const rows = await load();
+          const rows = await load(first);
           this.reset();
           for (const r of rows) this.set({ event_id: r.eventId }, pick(r));
         },
       }),
     );
-  perEvent('booking_queue_depth', 'Requests waiting or in progress in the queue of each event on sale', (r) => r.queueDepth);
-  perEvent('booking_seats_available', 'Seats available for each event on sale', (r) => r.seatsAvailable);
+  perEvent('booking_queue_depth', 'Requests waiting or in progress in the queue of each event on sale', true, (r) => r.queueDepth);
+  perEvent('booking_seats_available', 'Seats available for each event on sale', false, (r) => r.seatsAvailable);
 }

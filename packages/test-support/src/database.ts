@@ -11,6 +11,7 @@ export interface TestDatabase {
   name: string;
   url: string;
   db: Db;
+  pool: pg.Pool;
   /** Closes the pool and drops the database. */
   drop(): Promise<void>;
 }
@@ -42,12 +43,13 @@ export async function createTestDatabase(poolSize = 10): Promise<TestDatabase> {
     }
   });
   const url = databaseUrl(name);
-  const { db } = createDb({ url, poolSize, applicationName: 'booking-test' });
+  const { db, pool } = createDb({ url, poolSize, applicationName: 'booking-test' });
   let dropped = false;
   return {
     name,
     url,
     db,
+    pool,
     async drop() {
       if (dropped) return;
       dropped = true;
