@@ -23,25 +23,49 @@ export interface Decision {
   replayed: boolean;
 }
 
-/** Decides one booking request in one statement (see the `decide_booking_request` SQL function). */
-export async function decideBookingRequest(db: Db, input: BookingRequestInput): Promise<Decision> {
+/** A request of a batch: the same as BookingRequestInput without the event (the batch has it). */
+export type BatchRequest = Omit<BookingRequestInput, 'eventId'>;
+
+/**
+ * Decides a batch of one event's requests in one transaction, in the order given (the
+ * `decide_booking_batch` SQL function). Returns a decision for every request, by request id.
+ */
+export async function decideBookingBatch(db: Db, eventId: string, requests: BatchRequest[]): Promise<Map<string, Decision>> {
+  const payload = requests.map((r) => ({
+    id: r.requestId,
+    userId: r.userId,
+    quantity: r.quantity,
+    acceptedAt: r.acceptedAt,
+    bookingId: r.bookingId,
+  }));
   const { rows } = await sql<{
+    request_id: string;
     status: 'confirmed' | 'rejected';
     reason: RejectionReason | null;
     booking_id: string | null;
     decided_at: Date;
     replayed: boolean;
-  }>`SELECT * FROM decide_booking_request(${input.requestId}, ${input.eventId}, ${input.userId},
-        ${input.quantity}, ${input.acceptedAt}::timestamptz, ${input.bookingId})`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error(`decide_booking_request returned no row for ${input.requestId}`);
-  return {
-    status: row.status,
-    reason: row.reason,
-    bookingId: row.booking_id,
-    decidedAt: row.decided_at,
-    replayed: row.replayed,
-  };
+  }>`SELECT * FROM decide_booking_batch(${eventId}, ${JSON.stringify(payload)}::jsonb)`.execute(db);
+  const decisions = new Map<string, Decision>();
+  for (const row of rows) {
+    decisions.set(row.request_id, {
+      status: row.status,
+      reason: row.reason,
+      bookingId: row.booking_id,
+      decidedAt: row.decided_at,
+      replayed: row.replayed,
+    });
+  }
+  const missing = requests.find((r) => !decisions.has(r.requestId));
+  if (missing) throw new Error(`decide_booking_batch returned no decision for ${missing.requestId}`);
+  return decisions;
+}
+
+/** Decides one booking request (a batch of one). */
+export async function decideBookingRequest(db: Db, input: BookingRequestInput): Promise<Decision> {
+  const { eventId, ...request } = input;
+  const decisions = await decideBookingBatch(db, eventId, [request]);
+  return decisions.get(input.requestId)!;
 }
 
 /** Cancels a booking and returns its seats once; undefined when no such booking exists. */

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Tables and functions the contract's guarantees rest on (the schema may hold more). */
 const TABLES = ['booking_requests', 'bookings', 'events'];
-const FUNCTIONS = ['cancel_booking', 'decide_booking_request'];
+const FUNCTIONS = ['cancel_booking', 'decide_booking_batch'];
 
 /** Every table and function of the public schema, apart from Kysely's own bookkeeping. */
 async function schemaObjects(db: Db): Promise<{ tables: string[]; functions: string[] }> {

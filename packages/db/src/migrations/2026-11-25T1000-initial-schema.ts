@@ -57,22 +57,33 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX accepted_requests_event_idx ON accepted_requests (event_id, accepted_at)`.execute(db);
 
-  // One decision, atomically: the event row lock serializes every decision of an event whichever
-  // worker makes it (the fence behind the queue's one-at-a-time delivery); a request decided before
-  // (a redelivered job) gets its original decision back and changes nothing.
+  // Decides a batch of an event's requests in one transaction, in the order given (group commit): the
+  // event row lock serializes every decision of the event whichever worker makes it (the fence behind
+  // the queue's one-at-a-time delivery); a request decided before (a redelivered job) gets its
+  // original decision back and changes nothing. Decisions are made in a loop over plain variables,
+  // then written with one statement per table.
   await sql`
-    CREATE FUNCTION decide_booking_request(
-      p_request_id text, p_event_id text, p_user_id text, p_quantity integer,
-      p_accepted_at timestamptz, p_booking_id text)
-    RETURNS TABLE (status text, reason text, booking_id text, decided_at timestamptz, replayed boolean)
+    CREATE FUNCTION decide_booking_batch(p_event_id text, p_requests jsonb)
+    RETURNS TABLE (request_id text, status text, reason text, booking_id text, decided_at timestamptz, replayed boolean)
     LANGUAGE plpgsql AS $fn$
     #variable_conflict use_column
     DECLARE
       v_available integer;
       v_max integer;
+      v_users jsonb := '{}';
       v_held integer;
       v_reason text;
       v_now timestamptz;
+      v_last timestamptz := '-infinity';
+      r record;
+      a_ids text[] := '{}';
+      a_users text[] := '{}';
+      a_quantities integer[] := '{}';
+      a_statuses text[] := '{}';
+      a_reasons text[] := '{}';
+      a_accepted timestamptz[] := '{}';
+      a_bookings text[] := '{}';
+      a_times timestamptz[] := '{}';
     BEGIN
       SELECT e.available, e.max_per_user INTO v_available, v_max
         FROM events e WHERE e.id = p_event_id FOR UPDATE;
@@ -81,38 +92,72 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       END IF;
 
       RETURN QUERY
-        SELECT r.status, r.reason, b.id, r.decided_at, true
-          FROM booking_requests r LEFT JOIN bookings b ON b.request_id = r.id
-         WHERE r.id = p_request_id;
-      IF FOUND THEN RETURN; END IF;
+        SELECT br.id, br.status, br.reason, b.id, br.decided_at, true
+          FROM booking_requests br LEFT JOIN bookings b ON b.request_id = br.id
+         WHERE br.id IN (SELECT x->>'id' FROM jsonb_array_elements(p_requests) x);
 
-      DELETE FROM accepted_requests a WHERE a.id = p_request_id;
       IF v_max IS NOT NULL THEN
-        SELECT coalesce(sum(b.quantity), 0) INTO v_held
-          FROM bookings b
-         WHERE b.event_id = p_event_id AND b.user_id = p_user_id AND b.status = 'confirmed';
-        IF v_held + p_quantity > v_max THEN
-          v_reason := 'USER_LIMIT_EXCEEDED';
+        SELECT coalesce(jsonb_object_agg(s.user_id, s.seats), '{}') INTO v_users
+          FROM (SELECT b.user_id, sum(b.quantity)::integer AS seats
+                  FROM bookings b
+                 WHERE b.event_id = p_event_id AND b.status = 'confirmed'
+                   AND b.user_id IN (SELECT x->>'userId' FROM jsonb_array_elements(p_requests) x)
+                 GROUP BY b.user_id) s;
+      END IF;
+
+      FOR r IN
+        SELECT d.id, d.user_id, d.quantity, d.accepted_at, d.booking_id
+          FROM (SELECT DISTINCT ON (x->>'id')
+                       x->>'id' AS id, x->>'userId' AS user_id, (x->>'quantity')::integer AS quantity,
+                       (x->>'acceptedAt')::timestamptz AS accepted_at, x->>'bookingId' AS booking_id, o
+                  FROM jsonb_array_elements(p_requests) WITH ORDINALITY t(x, o)
+                 WHERE NOT EXISTS (SELECT 1 FROM booking_requests br WHERE br.id = x->>'id')
+                 ORDER BY x->>'id', o) d
+         ORDER BY d.o
+      LOOP
+        v_reason := NULL;
+        IF v_max IS NOT NULL THEN
+          v_held := coalesce((v_users->>r.user_id)::integer, 0);
+          IF v_held + r.quantity > v_max THEN
+            v_reason := 'USER_LIMIT_EXCEEDED';
+          END IF;
         END IF;
-      END IF;
-      IF v_reason IS NULL AND v_available < p_quantity THEN
-        v_reason := 'SOLD_OUT';
-      END IF;
+        IF v_reason IS NULL AND v_available < r.quantity THEN
+          v_reason := 'SOLD_OUT';
+        END IF;
+        IF v_reason IS NULL THEN
+          v_available := v_available - r.quantity;
+          IF v_max IS NOT NULL THEN
+            v_users := v_users || jsonb_build_object(r.user_id, v_held + r.quantity);
+          END IF;
+        END IF;
+        -- Strictly increasing decision times record the order of decisions.
+        v_now := greatest(clock_timestamp(), v_last + interval '1 microsecond');
+        v_last := v_now;
+        a_ids := a_ids || r.id;
+        a_users := a_users || r.user_id;
+        a_quantities := a_quantities || r.quantity;
+        a_statuses := a_statuses || CASE WHEN v_reason IS NULL THEN 'confirmed' ELSE 'rejected' END;
+        a_reasons := a_reasons || v_reason;
+        a_accepted := a_accepted || r.accepted_at;
+        a_bookings := a_bookings || CASE WHEN v_reason IS NULL THEN r.booking_id END;
+        a_times := a_times || v_now;
+      END LOOP;
 
-      v_now := clock_timestamp();
-      IF v_reason IS NOT NULL THEN
-        INSERT INTO booking_requests (id, event_id, user_id, quantity, status, reason, accepted_at, decided_at)
-          VALUES (p_request_id, p_event_id, p_user_id, p_quantity, 'rejected', v_reason, p_accepted_at, v_now);
-        RETURN QUERY SELECT 'rejected'::text, v_reason, NULL::text, v_now, false;
-        RETURN;
-      END IF;
-
-      UPDATE events e SET available = e.available - p_quantity WHERE e.id = p_event_id;
+      IF cardinality(a_ids) = 0 THEN RETURN; END IF;
+      UPDATE events e SET available = v_available WHERE e.id = p_event_id AND e.available <> v_available;
       INSERT INTO booking_requests (id, event_id, user_id, quantity, status, reason, accepted_at, decided_at)
-        VALUES (p_request_id, p_event_id, p_user_id, p_quantity, 'confirmed', NULL, p_accepted_at, v_now);
+        SELECT u.id, p_event_id, u.user_id, u.quantity, u.status, u.reason, u.accepted_at, u.decided_at
+          FROM unnest(a_ids, a_users, a_quantities, a_statuses, a_reasons, a_accepted, a_times)
+               AS u(id, user_id, quantity, status, reason, accepted_at, decided_at);
       INSERT INTO bookings (id, request_id, event_id, user_id, quantity, status, created_at)
-        VALUES (p_booking_id, p_request_id, p_event_id, p_user_id, p_quantity, 'confirmed', v_now);
-      RETURN QUERY SELECT 'confirmed'::text, NULL::text, p_booking_id, v_now, false;
+        SELECT u.booking_id, u.id, p_event_id, u.user_id, u.quantity, 'confirmed', u.decided_at
+          FROM unnest(a_ids, a_users, a_quantities, a_bookings, a_times) AS u(id, user_id, quantity, booking_id, decided_at)
+         WHERE u.booking_id IS NOT NULL;
+      DELETE FROM accepted_requests a WHERE a.id = ANY (a_ids);
+      RETURN QUERY
+        SELECT u.id, u.status, u.reason, u.booking_id, u.decided_at, false
+          FROM unnest(a_ids, a_statuses, a_reasons, a_bookings, a_times) AS u(id, status, reason, booking_id, decided_at);
     END
     $fn$`.execute(db);
 
@@ -142,7 +187,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP FUNCTION cancel_booking(text)`.execute(db);
-  await sql`DROP FUNCTION decide_booking_request(text, text, text, integer, timestamptz, text)`.execute(db);
+  await sql`DROP FUNCTION decide_booking_batch(text, jsonb)`.execute(db);
   await sql`DROP TABLE accepted_requests`.execute(db);
   await sql`DROP TABLE bookings`.execute(db);
   await sql`DROP TABLE booking_requests`.execute(db);
