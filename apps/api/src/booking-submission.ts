@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { AppError, type CreateBookingBody, newRequestId } from '@booking/domain';
-import { type AdmissionGate, type BookJobData, type RedisClient, idempotencyKeyName } from '@booking/queue';
+import { type AdmissionGate, type BookingRequestData, type RedisClient, idempotencyKeyName } from '@booking/queue';
 
 import type { AcceptedJournal } from './accepted-journal.ts';
 import type { EventInfo } from './event-cache.ts';
@@ -71,6 +71,7 @@ export async function submitBooking(
   if (windowError) throw windowError;
 
   const requestId = newRequestId(event.id);
+  const acceptedAt = new Date(now).toISOString();
   const pendingRecord: IdempotencyRecord = { h: fingerprint, state: 'admitting' };
   const admitted = await deps.gate.admit({
     eventId: event.id,
@@ -78,6 +79,7 @@ export async function submitBooking(
     userId: body.userId,
     quantity: body.quantity,
     maxPerUser: event.maxPerUser,
+    acceptedAt,
     ...(idemKey
       ? { idemKey, idemRecord: JSON.stringify(pendingRecord), idemTtlSeconds: deps.idempotencyTtlSeconds }
       : {}),
@@ -90,18 +92,16 @@ export async function submitBooking(
     return { status: 409, error };
   }
 
-  const job: BookJobData = {
-    kind: 'book',
+  const request: BookingRequestData = {
     requestId,
-    eventId: event.id,
     userId: body.userId,
     quantity: body.quantity,
-    acceptedAt: new Date(now).toISOString(),
+    acceptedAt,
     gated: admitted.outcome !== 'UNGATED',
     ...(correlationId ? { correlationId } : {}),
   };
   try {
-    await deps.queues.enqueue(event.id, requestId, job);
+    await deps.queues.enqueueBooking(event.id, request);
   } catch (err) {
     // Not queued: take back the seats promised and forget the key, so a retry starts afresh.
     await Promise.allSettled([

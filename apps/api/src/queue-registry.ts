@@ -1,5 +1,12 @@
 import { AppError } from '@booking/domain';
-import { type JobData, type RedisClient, eventQueueName } from '@booking/queue';
+import {
+  type BookJobData,
+  type BookingRequestData,
+  type JobData,
+  MAX_REQUESTS_PER_JOB,
+  type RedisClient,
+  eventQueueName,
+} from '@booking/queue';
 import { type Job, Queue } from 'bullmq';
 
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './middleware/problem.ts';
@@ -27,12 +34,61 @@ async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
   }
 }
 
+interface Waiter {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Adds an event's booking requests to its queue, many per job when they arrive together: while one
+ * job is being added, the requests that come in gather for the next. Light traffic gets one job per
+ * request and no added wait; a sale's peak gets large jobs that the worker decides in one
+ * transaction. A request is answered only after its job is in the queue, so order holds: a request
+ * sent after another's 202 lands in a later job.
+ */
+class EventBatcher {
+  private gathering: BookingRequestData[] = [];
+  private waiters: Waiter[] = [];
+  private adding = false;
+
+  constructor(
+    private readonly eventId: string,
+    private readonly queue: () => Queue,
+  ) {}
+
+  add(request: BookingRequestData): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.gathering.push(request);
+      this.waiters.push({ resolve, reject });
+      if (!this.adding) this.flush();
+    });
+  }
+
+  private flush(): void {
+    const requests = this.gathering.splice(0, MAX_REQUESTS_PER_JOB);
+    const waiters = this.waiters.splice(0, requests.length);
+    if (requests.length === 0) return;
+    this.adding = true;
+    const data: BookJobData = { kind: 'book', eventId: this.eventId, requests };
+    bounded(this.queue().add('book', data, { removeOnComplete: true, removeOnFail: false }), 'enqueueing')
+      .then(
+        () => waiters.forEach((w) => w.resolve()),
+        (err: unknown) => waiters.forEach((w) => w.reject(err)),
+      )
+      .finally(() => {
+        this.adding = false;
+        if (this.gathering.length > 0) this.flush();
+      });
+  }
+}
+
 /**
  * The ingress's handles on event queues, all sharing one fail-fast Redis connection. Queue objects
  * are cheap but not free; the least recently used are closed beyond `maxQueues`.
  */
 export class QueueRegistry {
   private readonly queues = new Map<string, Queue>();
+  private readonly batchers = new Map<string, EventBatcher>();
 
   constructor(
     private readonly connection: RedisClient,
@@ -40,17 +96,22 @@ export class QueueRegistry {
     private readonly maxQueues = 10_000,
   ) {}
 
+  /** Adds a booking request to its event's queue; resolves once it is there. */
+  async enqueueBooking(eventId: string, request: BookingRequestData): Promise<void> {
+    let batcher = this.batchers.get(eventId);
+    if (!batcher) {
+      batcher = new EventBatcher(eventId, () => this.queue(eventId));
+      this.batchers.set(eventId, batcher);
+    }
+    await batcher.add(request);
+  }
+
   /** Adds a job to the event's queue; an existing job with the same id is left as it is. */
   async enqueue(eventId: string, jobId: string, data: JobData): Promise<Job> {
     return bounded(
       this.queue(eventId).add(data.kind, data, { jobId, removeOnComplete: true, removeOnFail: false }),
       'enqueueing',
     );
-  }
-
-  /** The job with this id in the event's queue, if it is still there (pending or in progress). */
-  async findJob(eventId: string, jobId: string): Promise<Job | undefined> {
-    return bounded(this.queue(eventId).getJob(jobId), 'reading the queue');
   }
 
   async close(): Promise<void> {
@@ -72,6 +133,7 @@ export class QueueRegistry {
     if (this.queues.size > this.maxQueues) {
       const [oldestId, oldest] = this.queues.entries().next().value as [string, Queue];
       this.queues.delete(oldestId);
+      this.batchers.delete(oldestId);
       void oldest.close();
     }
     return queue;

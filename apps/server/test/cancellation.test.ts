@@ -8,7 +8,7 @@ import {
   createRedis,
   decisionsChannel,
   eventQueueName,
-  messageKey,
+  messageEntries,
 } from '@booking/queue';
 import { TEST_REDIS_URL } from '@booking/test-support';
 import { Queue } from 'bullmq';
@@ -123,7 +123,7 @@ describe('cancellation', () => {
       const applied = new Promise<DecisionMessage>((resolve) => {
         subscriber.on('message', (ch: string, payload: string) => {
           const message = JSON.parse(payload) as DecisionMessage;
-          if (ch === channel && messageKey(message) === jobId) resolve(message);
+          if (ch === channel && messageEntries(message).some(([key]) => key === jobId)) resolve(message);
         });
       });
       const data: CancelJobData = { kind: 'cancel', bookingId: decided.bookingId, eventId: event.id };

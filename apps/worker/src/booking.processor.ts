@@ -1,7 +1,7 @@
-import { type Db, cancelBooking, decideBookingRequest, listUndecidedAccepted, toBookingView } from '@booking/db';
+import { type Db, cancelBooking, decideBookingBatch, listUndecidedAccepted, toBookingView } from '@booking/db';
 import { type BookingRequestView, newBookingId } from '@booking/domain';
 import type { Logger, WorkerMetrics } from '@booking/observability';
-import { type BookJobData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
+import { type BookingRequestData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
 
 import type { GateKeeper } from './gate-keeper.ts';
@@ -12,15 +12,11 @@ export interface ProcessorDeps {
   logger: Logger;
   metrics: WorkerMetrics;
   gate: GateKeeper;
-  /** Publishes a message once the decision it carries is durable. */
+  /** Publishes a message once the decisions it carries are durable. */
   publish: (message: DecisionMessage) => Promise<void>;
-  /** Whether the event's queue still holds a job (pending or in progress). */
-  jobExists: (eventId: string, jobId: string) => Promise<boolean>;
   /** Aborted on forced shutdown. */
   signal: AbortSignal;
 }
-
-type BookingInput = Omit<BookJobData, 'kind' | 'gated' | 'correlationId'>;
 
 /** Builds the BullMQ processor that decides one job of an event's queue. */
 export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promise<void> {
@@ -35,83 +31,96 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
       });
     });
 
-  /** Decides one request, settles the gate, publishes the decision. */
-  async function decide(job: Job, input: BookingInput, correlationId?: string): Promise<void> {
+  /**
+   * Decides requests of one event in one transaction, in order (group commit), settles the gate and
+   * publishes the decisions, only once they are durable.
+   */
+  async function decide(job: Job, eventId: string, requests: BookingRequestData[]): Promise<void> {
     const started = performance.now();
-    const acceptedAt = Date.parse(input.acceptedAt);
-    deps.metrics.queueWaitSeconds.observe(Math.max(0, Date.now() - acceptedAt) / 1000);
-    const decision = await retrying(job, input.eventId, 'decision', () =>
-      decideBookingRequest(deps.db, { ...input, bookingId: newBookingId() }),
+    const now = Date.now();
+    for (const r of requests) deps.metrics.queueWaitSeconds.observe(Math.max(0, now - Date.parse(r.acceptedAt)) / 1000);
+    const decisions = await retrying(job, eventId, 'decision', () =>
+      decideBookingBatch(
+        deps.db,
+        eventId,
+        requests.map((r) => ({ ...r, bookingId: newBookingId() })),
+      ),
     );
     const decisionMs = performance.now() - started;
-    if (!decision.replayed) {
-      deps.metrics.decisionsPerTransaction.observe(1);
-      deps.metrics.decisionLatencySeconds.observe(Math.max(0, decision.decidedAt.getTime() - acceptedAt) / 1000);
-      if (decision.status === 'confirmed') deps.metrics.success.inc();
-      else deps.metrics.conflicts.inc({ reason: decision.reason ?? 'UNKNOWN' });
+    const views: BookingRequestView[] = [];
+    let fresh = 0;
+    for (const r of requests) {
+      const d = decisions.get(r.requestId)!;
+      if (!d.replayed) {
+        fresh++;
+        deps.metrics.decisionLatencySeconds.observe(Math.max(0, d.decidedAt.getTime() - Date.parse(r.acceptedAt)) / 1000);
+        if (d.status === 'confirmed') deps.metrics.success.inc();
+        else deps.metrics.conflicts.inc({ reason: d.reason ?? 'UNKNOWN' });
+      }
+      views.push({
+        requestId: r.requestId,
+        eventId,
+        userId: r.userId,
+        quantity: r.quantity,
+        status: d.status,
+        ...(d.reason ? { reason: d.reason } : {}),
+        ...(d.bookingId ? { bookingId: d.bookingId } : {}),
+        acceptedAt: new Date(r.acceptedAt).toISOString(),
+        decidedAt: d.decidedAt.toISOString(),
+      });
+      deps.logger.info('decided', {
+        requestId: r.correlationId,
+        eventId,
+        jobId: r.requestId,
+        status: d.status,
+        reason: d.reason ?? undefined,
+        replayed: d.replayed,
+      });
     }
-    await retrying(job, input.eventId, 'gate settlement', () =>
-      deps.gate.afterDecision({
-        jobId: job.id ?? input.requestId,
-        eventId: input.eventId,
-        requestId: input.requestId,
-        userId: input.userId,
-        quantity: input.quantity,
-        status: decision.status,
-        replayed: decision.replayed,
+    if (fresh > 0) deps.metrics.decisionsPerTransaction.observe(fresh);
+    await retrying(job, eventId, 'gate settlement', () =>
+      deps.gate.afterDecisions(
+        eventId,
+        job.id ?? '',
+        requests.map((r) => {
+          const d = decisions.get(r.requestId)!;
+          return { requestId: r.requestId, status: d.status, quantity: r.quantity, userId: r.userId, replayed: d.replayed };
+        }),
         decisionMs,
-      }),
+      ),
     );
-    const request: BookingRequestView = {
-      requestId: input.requestId,
-      eventId: input.eventId,
-      userId: input.userId,
-      quantity: input.quantity,
-      status: decision.status,
-      ...(decision.reason ? { reason: decision.reason } : {}),
-      ...(decision.bookingId ? { bookingId: decision.bookingId } : {}),
-      acceptedAt: new Date(input.acceptedAt).toISOString(),
-      decidedAt: decision.decidedAt.toISOString(),
-    };
-    deps.logger.info('decided', {
-      requestId: correlationId,
-      eventId: input.eventId,
-      jobId: input.requestId,
-      status: decision.status,
-      reason: decision.reason ?? undefined,
-      replayed: decision.replayed,
-      durationMs: Math.round(decisionMs * 100) / 100,
-    });
-    await deps.publish({ type: 'decision', request });
+    await deps.publish({ type: 'decisions', requests: views });
   }
+
+  const lastRecovery = new Map<string, number>();
 
   /**
    * Decides, oldest first, the journalled requests accepted up to `until` that Redis no longer holds
    * (it lost them in a flush or a restart), then rebuilds the gate. Runs in the event's queue, so
    * nothing else of the event is being decided meanwhile.
    */
-  const lastRecovery = new Map<string, number>();
-
-  async function recover(job: Job, eventId: string, until: Date, skip: string | undefined): Promise<void> {
+  async function recover(job: Job, eventId: string, until: Date, skip: Set<string>): Promise<void> {
     // A recovery since this request was accepted has already covered everything accepted before it.
     if ((lastRecovery.get(eventId) ?? -Infinity) >= until.getTime()) return;
     lastRecovery.set(eventId, Date.now());
     const accepted = await retrying(job, eventId, 'recovery', () => listUndecidedAccepted(deps.db, eventId, until));
-    let recovered = 0;
+    const lost: BookingRequestData[] = [];
     for (const row of accepted) {
-      if (row.id === skip || (await deps.jobExists(eventId, row.id))) continue;
-      await decide(job, {
+      if (skip.has(row.id) || (await deps.gate.isPending(eventId, row.id))) continue;
+      lost.push({
         requestId: row.id,
-        eventId,
         userId: row.userId,
         quantity: row.quantity,
         acceptedAt: row.acceptedAt.toISOString(),
+        gated: true,
       });
-      deps.metrics.recovered.inc();
-      recovered++;
+    }
+    if (lost.length > 0) {
+      await decide(job, eventId, lost);
+      deps.metrics.recovered.inc(lost.length);
     }
     await retrying(job, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, job.id ?? ''));
-    deps.logger.log(recovered > 0 ? 'warn' : 'info', 'recovery done', { eventId, jobId: job.id, recovered });
+    deps.logger.log(lost.length > 0 ? 'warn' : 'info', 'recovery done', { eventId, jobId: job.id, recovered: lost.length });
   }
 
   async function cancel(job: Job, data: CancelJobData): Promise<void> {
@@ -143,17 +152,19 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
     const data = parsed.data;
     switch (data.kind) {
       case 'book': {
-        // Admitted while the gate was missing: Redis may have lost requests accepted before this one.
-        if (!data.gated) await recover(job, data.eventId, new Date(data.acceptedAt), data.requestId);
-        const { kind: _kind, gated: _gated, correlationId, ...input } = data;
-        await decide(job, input, correlationId);
+        // Admitted while the gate was missing: Redis may have lost requests accepted before these.
+        const ungated = data.requests.filter((r) => !r.gated).map((r) => Date.parse(r.acceptedAt));
+        if (ungated.length > 0) {
+          await recover(job, data.eventId, new Date(Math.min(...ungated)), new Set(data.requests.map((r) => r.requestId)));
+        }
+        await decide(job, data.eventId, data.requests);
         return;
       }
       case 'cancel':
         await cancel(job, data);
         return;
       case 'recover':
-        await recover(job, data.eventId, new Date(), undefined);
+        await recover(job, data.eventId, new Date(), new Set());
         return;
     }
   };

@@ -1,6 +1,6 @@
 import { type Db, findEventById, loadGateSnapshot } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import type { AdmissionGate } from '@booking/queue';
+import type { AdmissionGate, Settlement } from '@booking/queue';
 
 /**
  * The worker's side of the admission gate: settles the gate after each decision and rebuilds it from
@@ -21,26 +21,24 @@ export class GateKeeper {
     private readonly rebuildEveryMs = 15_000,
   ) {}
 
-  async afterDecision(input: {
-    jobId: string;
-    eventId: string;
-    requestId: string;
-    userId: string;
-    quantity: number;
-    status: 'confirmed' | 'rejected';
-    replayed: boolean;
-    decisionMs: number;
-  }): Promise<void> {
-    const maxPerUser = await this.limitOf(input.eventId);
-    // Time per decision as a client waiting in the queue sees it: the gap between two decisions while
-    // the event is busy, the decision's own time after an idle spell.
+  /** Settles a batch of durable decisions of one event (`decisionMs`: the batch's own time). */
+  async afterDecisions(eventId: string, jobId: string, decisions: Settlement[], decisionMs: number): Promise<void> {
+    if (decisions.length === 0) return;
+    const maxPerUser = await this.limitOf(eventId);
+    // Time per decision as a client waiting in the queue sees it: the gap since the previous batch
+    // while the event is busy, the batch's own time after an idle spell; spread over the batch.
     const now = performance.now();
-    const last = this.lastSettled.get(input.eventId);
-    this.lastSettled.set(input.eventId, now);
+    const last = this.lastSettled.get(eventId);
+    this.lastSettled.set(eventId, now);
     const gap = last === undefined ? Infinity : now - last;
-    const decisionMs = gap < 2_000 ? gap : input.decisionMs;
-    const drifted = await this.gate.settle({ ...input, maxPerUser, decisionMs });
-    await this.rebuildIfDue(input.eventId, input.jobId, drifted);
+    const perDecision = (gap < 2_000 ? gap : decisionMs) / decisions.length;
+    const drifted = await this.gate.settle(eventId, maxPerUser, perDecision, decisions);
+    await this.rebuildIfDue(eventId, jobId, drifted);
+  }
+
+  /** Whether the gate still records a request as queued and undecided. */
+  async isPending(eventId: string, requestId: string): Promise<boolean> {
+    return (await this.gate.pending(eventId, requestId)) !== undefined;
   }
 
   async afterCancellation(input: { jobId: string; eventId: string; bookingId: string; quantity: number; userId: string }): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Db } from '@booking/db';
 import { MetricsRegistry, type Registry, eventGauges, poolMetrics, workerMetrics } from '@booking/observability';
 import type { Logger } from '@booking/observability';
-import { AdmissionGate, type RedisSettings, createRedis, decisionsChannel, gateKeys } from '@booking/queue';
+import { AdmissionGate, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
 
 import { createBookingProcessor } from './booking.processor.ts';
 import { EventSupervisor } from './event-supervisor.ts';
@@ -50,7 +50,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       metrics.gateRebuilds.inc({ reason }),
     ),
     signal: abort.signal,
-    jobExists: async (eventId, jobId) => (await connection.exists(`${gateKeys(options.prefix, eventId).jobPrefix}${jobId}`)) === 1,
     publish: async (message) => {
       await connection.publish(channel, JSON.stringify(message));
     },

@@ -1,5 +1,5 @@
 import type { RedisClient } from './redis.ts';
-import { type DecisionMessage, messageKey } from './jobs.ts';
+import { type DecisionMessage, messageEntries } from './jobs.ts';
 
 /** Why a wait ended without a message: time ran out, or the subscription was interrupted. */
 export type WaitOutcome = { kind: 'message'; message: DecisionMessage } | { kind: 'timeout' } | { kind: 'recheck' };
@@ -33,7 +33,7 @@ export class DecisionHub {
       } catch {
         return;
       }
-      this.settle(messageKey(message), { kind: 'message', message });
+      for (const [key, one] of messageEntries(message)) this.settle(key, { kind: 'message', message: one });
     });
     this.subscriber.on('ready', () => {
       if (this.subscribedOnce) this.settleAll({ kind: 'recheck' });

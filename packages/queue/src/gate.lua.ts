@@ -7,8 +7,10 @@
 // anything to (the gate is missing, or the per-user limit would refuse them) are queued without a
 // hold and left to the worker.
 
-/** KEYS: gate, held, users, wait, active, idem. ARGV: requestId, quantity, userId, maxPerUser (0 = none),
- * idemRecord ('' = no key), idemTtlSeconds, enabled ('1'/'0'). Returns {outcome, position} or {'IDEM', record}. */
+/** KEYS: gate, held, users, pending, seq, idem. ARGV: requestId, quantity, userId, maxPerUser (0 = none),
+ * idemRecord ('' = no key), idemTtlSeconds, enabled ('1'/'0'), acceptedAt.
+ * Returns {outcome, position, seq} or {'IDEM', record}. A queued request is recorded in `pending`
+ * (`seq|quantity|userId|acceptedAt`) until the worker settles it; `seq` numbers admissions. */
 export const ADMIT = `
 if ARGV[5] ~= '' then
   local existing = redis.call('GET', KEYS[6])
@@ -39,53 +41,70 @@ else
     if max > 0 then redis.call('HINCRBY', KEYS[3], ARGV[3], q) end
   end
 end
-local position = redis.call('LLEN', KEYS[4]) + redis.call('LLEN', KEYS[5])
+local position = 0
+local seq = 0
+if outcome ~= 'SOLD_OUT' then
+  seq = redis.call('HINCRBY', KEYS[5], 'admitted', 1)
+  redis.call('HSET', KEYS[4], ARGV[1], seq .. '|' .. q .. '|' .. ARGV[3] .. '|' .. ARGV[8])
+  position = math.max(0, seq - tonumber(redis.call('HGET', KEYS[5], 'decided') or '0') - 1)
+end
 if ARGV[5] ~= '' then
   redis.call('SET', KEYS[6], ARGV[5], 'EX', tonumber(ARGV[6]))
 end
-return {outcome, position}
+return {outcome, position, seq}
 `;
 
-/** Undoes an admission whose job could not be queued. KEYS: gate, held, users. ARGV: requestId. */
+/** Undoes an admission whose job could not be queued. KEYS: gate, held, users, pending. ARGV: requestId. */
 export const RELEASE = `
+redis.call('HDEL', KEYS[4], ARGV[1])
 local h = redis.call('HGET', KEYS[2], ARGV[1])
 if not h then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 local sep = string.find(h, '|', 1, true)
 local q = tonumber(string.sub(h, 1, sep - 1))
 local user = string.sub(h, sep + 1)
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HINCRBY', KEYS[1], 'avail', q) end
+if redis.call('HEXISTS', KEYS[1], 'avail') == 1 then redis.call('HINCRBY', KEYS[1], 'avail', q) end
 if redis.call('HEXISTS', KEYS[3], user) == 1 then redis.call('HINCRBY', KEYS[3], user, -q) end
 return 1
 `;
 
-/** Settles the gate after a durable decision. KEYS: gate, held, users. ARGV: requestId, status,
- * quantity, userId, maxPerUser, replayed ('1'/'0'), decisionMs. Returns 1 when the gate needs a rebuild. */
+/** Settles the gate after a batch of durable decisions. KEYS: gate, held, users, pending, seq.
+ * ARGV: maxPerUser, msPerDecision, then per decision: requestId, status, quantity, userId, replayed ('1'/'0').
+ * Returns 1 when the gate should be rebuilt (missing, or a promised request was refused). */
 export const SETTLE = `
-local q = tonumber(ARGV[3])
-local user = ARGV[4]
-local max = tonumber(ARGV[5])
-local gate = redis.call('EXISTS', KEYS[1]) == 1
+local max = tonumber(ARGV[1])
+local gate = redis.call('HEXISTS', KEYS[1], 'avail') == 1
 local needsRebuild = 0
 if not gate then needsRebuild = 1 end
-local h = redis.call('HGET', KEYS[2], ARGV[1])
-if h then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  if ARGV[2] ~= 'confirmed' then
-    if gate then redis.call('HINCRBY', KEYS[1], 'avail', q) end
-    if max > 0 and redis.call('HEXISTS', KEYS[3], user) == 1 then redis.call('HINCRBY', KEYS[3], user, -q) end
-    -- A promised request should never be refused: the gate has drifted from the database.
-    needsRebuild = 1
+local decided = tonumber(redis.call('HGET', KEYS[5], 'decided') or '0')
+for i = 3, #ARGV, 5 do
+  local id, status, q, user, replayed = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3], ARGV[i + 4]
+  local p = redis.call('HGET', KEYS[4], id)
+  if p then
+    redis.call('HDEL', KEYS[4], id)
+    local seq = tonumber(string.sub(p, 1, string.find(p, '|', 1, true) - 1))
+    if seq > decided then decided = seq end
   end
-elseif ARGV[2] == 'confirmed' and ARGV[6] == '0' and gate then
-  -- Confirmed without a promise (queued while the gate was missing): count the seats now.
-  redis.call('HINCRBY', KEYS[1], 'avail', -q)
-  if max > 0 then redis.call('HINCRBY', KEYS[3], user, q) end
+  local h = redis.call('HGET', KEYS[2], id)
+  if h then
+    redis.call('HDEL', KEYS[2], id)
+    if status ~= 'confirmed' then
+      if gate then redis.call('HINCRBY', KEYS[1], 'avail', q) end
+      if max > 0 and redis.call('HEXISTS', KEYS[3], user) == 1 then redis.call('HINCRBY', KEYS[3], user, -q) end
+      -- A promised request should never be refused: the gate has drifted from the database.
+      needsRebuild = 1
+    end
+  elseif status == 'confirmed' and replayed == '0' and gate then
+    -- Confirmed without a promise (queued while the gate was missing or unsure): count the seats now.
+    redis.call('HINCRBY', KEYS[1], 'avail', -q)
+    if max > 0 then redis.call('HINCRBY', KEYS[3], user, q) end
+  end
 end
+redis.call('HSET', KEYS[5], 'decided', decided)
 if gate then
-  local ms = tonumber(ARGV[7])
-  local prev = tonumber(redis.call('HGET', KEYS[1], 'ms') or ARGV[7])
-  redis.call('HSET', KEYS[1], 'ms', string.format('%.3f', prev * 0.9 + ms * 0.1))
+  local ms = tonumber(ARGV[2])
+  local prev = tonumber(redis.call('HGET', KEYS[1], 'ms') or ARGV[2])
+  redis.call('HSET', KEYS[1], 'ms', string.format('%.4f', prev * 0.9 + ms * 0.1))
 end
 return needsRebuild
 `;
@@ -94,7 +113,7 @@ return needsRebuild
  * userId, maxPerUser. */
 export const RETURN_SEATS = `
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'avail') == 0 then return 0 end
 local q = tonumber(ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'avail', q)
 if tonumber(ARGV[4]) > 0 and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 1 then
@@ -118,14 +137,16 @@ local function consider(jobId)
   local data = redis.call('HGET', ARGV[3] .. jobId, 'data')
   if not data then return end
   local ok, job = pcall(cjson.decode, data)
-  if not ok or type(job) ~= 'table' or job.kind ~= 'book' then return end
-  local q = tonumber(job.quantity)
-  local user = tostring(job.userId)
-  if max > 0 and (users[user] or 0) + q > max then return end
-  if avail < q then return end
-  avail = avail - q
-  users[user] = (users[user] or 0) + q
-  redis.call('HSET', KEYS[2], jobId, q .. '|' .. user)
+  if not ok or type(job) ~= 'table' or job.kind ~= 'book' or type(job.requests) ~= 'table' then return end
+  for _, r in ipairs(job.requests) do
+    local q = tonumber(r.quantity)
+    local user = tostring(r.userId)
+    if (max == 0 or (users[user] or 0) + q <= max) and avail >= q then
+      avail = avail - q
+      users[user] = (users[user] or 0) + q
+      redis.call('HSET', KEYS[2], r.requestId, q .. '|' .. user)
+    end
+  end
 end
 for _, id in ipairs(redis.call('LRANGE', KEYS[5], 0, -1)) do consider(id) end
 local waiting = redis.call('LRANGE', KEYS[4], 0, -1)
@@ -139,13 +160,10 @@ redis.call('HSET', KEYS[1], 'avail', avail)
 return previous
 `;
 
-/** Where a job stands. KEYS: wait, active, gate. ARGV: jobId. Returns {ahead or -1, msPerDecision}. */
-export const POSITION = `
-local ms = redis.call('HGET', KEYS[3], 'ms') or '0'
-local idx = redis.call('LPOS', KEYS[1], ARGV[1])
-if idx then
-  return {redis.call('LLEN', KEYS[1]) - 1 - idx + redis.call('LLEN', KEYS[2]), ms}
-end
-if redis.call('LPOS', KEYS[2], ARGV[1]) then return {0, ms} end
-return {-1, ms}
+/** A queued request as the gate recorded it. KEYS: pending, seq, gate. ARGV: requestId.
+ * Returns false, or {record, decidedSeq, msPerDecision}. */
+export const PENDING = `
+local p = redis.call('HGET', KEYS[1], ARGV[1])
+if not p then return false end
+return {p, redis.call('HGET', KEYS[2], 'decided') or '0', redis.call('HGET', KEYS[3], 'ms') or '0'}
 `;

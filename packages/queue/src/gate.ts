@@ -1,4 +1,4 @@
-import { ADMIT, POSITION, REBUILD, RELEASE, RETURN_SEATS, SETTLE } from './gate.lua.ts';
+import { ADMIT, PENDING, REBUILD, RELEASE, RETURN_SEATS, SETTLE } from './gate.lua.ts';
 import { type GateKeys, gateKeys } from './names.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -14,12 +14,33 @@ export type AdmitResult =
   | { kind: 'admitted' | 'sold-out'; outcome: AdmitOutcome; position: number }
   | { kind: 'replay'; record: string };
 
+/** A decision to settle with the gate. */
+export interface Settlement {
+  requestId: string;
+  status: 'confirmed' | 'rejected';
+  quantity: number;
+  userId: string;
+  replayed: boolean;
+}
+
+/** A queued request as the gate knows it, with its place in the queue. */
+export interface PendingRequest {
+  userId: string;
+  quantity: number;
+  acceptedAt: string;
+  /** Requests admitted before this one and not decided yet. */
+  ahead: number;
+  /** Recent time per decision of the event (ms). */
+  msPerDecision: number;
+}
+
 export interface AdmitInput {
   eventId: string;
   requestId: string;
   userId: string;
   quantity: number;
   maxPerUser: number | null;
+  acceptedAt: string;
   /** With an Idempotency-Key: where to store `idemRecord`, unless a record is there already. */
   idemKey?: string;
   idemRecord?: string;
@@ -39,7 +60,7 @@ interface GateCommands {
   bookingGateSettle(...args: (string | number)[]): Promise<number>;
   bookingGateReturn(...args: (string | number)[]): Promise<number>;
   bookingGateRebuild(...args: (string | number)[]): Promise<string | null>;
-  bookingGatePosition(...args: (string | number)[]): Promise<[number, string]>;
+  bookingGatePending(...args: (string | number)[]): Promise<[string, string, string] | null>;
 }
 
 /**
@@ -61,11 +82,11 @@ export class AdmissionGate {
   ) {
     const commands: Array<[keyof GateCommands, number, string]> = [
       ['bookingGateAdmit', 6, ADMIT],
-      ['bookingGateRelease', 3, RELEASE],
-      ['bookingGateSettle', 3, SETTLE],
+      ['bookingGateRelease', 4, RELEASE],
+      ['bookingGateSettle', 5, SETTLE],
       ['bookingGateReturn', 3, RETURN_SEATS],
       ['bookingGateRebuild', 5, REBUILD],
-      ['bookingGatePosition', 3, POSITION],
+      ['bookingGatePending', 3, PENDING],
     ];
     for (const [name, numberOfKeys, lua] of commands) {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -89,8 +110,8 @@ export class AdmissionGate {
       k.gate,
       k.held,
       k.users,
-      k.wait,
-      k.active,
+      k.pending,
+      k.seq,
       input.idemKey ?? k.gate,
       input.requestId,
       input.quantity,
@@ -99,6 +120,7 @@ export class AdmissionGate {
       input.idemRecord ?? '',
       input.idemTtlSeconds ?? 0,
       this.enabled ? '1' : '0',
+      input.acceptedAt,
     );
     if (outcome === 'IDEM') return { kind: 'replay', record: String(value) };
     const position = Number(value);
@@ -109,32 +131,22 @@ export class AdmissionGate {
   /** Takes back the promise made to a request that could not be queued. */
   async release(eventId: string, requestId: string): Promise<void> {
     const k = this.keys(eventId);
-    await this.redis.bookingGateRelease(k.gate, k.held, k.users, requestId);
+    await this.redis.bookingGateRelease(k.gate, k.held, k.users, k.pending, requestId);
   }
 
-  /** Settles the promise of a decided request; returns true when the gate should be rebuilt. */
-  async settle(input: {
-    eventId: string;
-    requestId: string;
-    status: 'confirmed' | 'rejected';
-    quantity: number;
-    userId: string;
-    maxPerUser: number | null;
-    replayed: boolean;
-    decisionMs: number;
-  }): Promise<boolean> {
-    const k = this.keys(input.eventId);
+  /** Settles a batch of durable decisions with the gate; returns true when the gate should be rebuilt. */
+  async settle(eventId: string, maxPerUser: number | null, msPerDecision: number, decisions: Settlement[]): Promise<boolean> {
+    const k = this.keys(eventId);
+    const args = decisions.flatMap((d) => [d.requestId, d.status, d.quantity, d.userId, d.replayed ? '1' : '0']);
     const rebuild = await this.redis.bookingGateSettle(
       k.gate,
       k.held,
       k.users,
-      input.requestId,
-      input.status,
-      input.quantity,
-      input.userId,
-      input.maxPerUser ?? 0,
-      input.replayed ? '1' : '0',
-      input.decisionMs.toFixed(3),
+      k.pending,
+      k.seq,
+      maxPerUser ?? 0,
+      msPerDecision.toFixed(4),
+      ...args,
     );
     return rebuild === 1;
   }
@@ -168,11 +180,20 @@ export class AdmissionGate {
     return previous === null ? null : Number(previous);
   }
 
-  /** Requests ahead of a queued job (undefined when it is not queued) and the recent time per decision. */
-  async position(eventId: string, jobId: string): Promise<{ ahead: number; msPerDecision: number } | undefined> {
+  /** A request still queued and undecided, as recorded at admission (undefined otherwise). */
+  async pending(eventId: string, requestId: string): Promise<PendingRequest | undefined> {
     const k = this.keys(eventId);
-    const [ahead, ms] = await this.redis.bookingGatePosition(k.wait, k.active, k.gate, jobId);
-    if (ahead < 0) return undefined;
-    return { ahead, msPerDecision: Number(ms) };
+    const found = await this.redis.bookingGatePending(k.pending, k.seq, k.gate, requestId);
+    if (!found) return undefined;
+    const [record, decided, ms] = found;
+    const [seq, quantity, ...rest] = record.split('|');
+    const acceptedAt = rest.pop() ?? '';
+    return {
+      userId: rest.join('|'),
+      quantity: Number(quantity),
+      acceptedAt,
+      ahead: Math.max(0, Number(seq) - Number(decided) - 1),
+      msPerDecision: Number(ms),
+    };
   }
 }

@@ -1,11 +1,12 @@
 import type { BookingRequestView, BookingView } from '@booking/domain';
 import { z } from 'zod';
 
-/** Payload of a booking job; the job id is the request id. */
-export const bookJobData = z.object({
-  kind: z.literal('book'),
+/** Upper bound on the requests one booking job carries. */
+export const MAX_REQUESTS_PER_JOB = 500;
+
+/** One booking request inside a booking job. */
+export const bookingRequestData = z.object({
   requestId: z.string().min(1),
-  eventId: z.string().min(1),
   userId: z.string().min(1).max(128),
   quantity: z.int().min(1).max(10),
   acceptedAt: z.iso.datetime({ offset: true }),
@@ -13,6 +14,17 @@ export const bookJobData = z.object({
   gated: z.boolean().default(true),
   /** X-Request-Id of the submission, so the worker's log line joins the API's. */
   correlationId: z.string().max(200).optional(),
+});
+export type BookingRequestData = z.infer<typeof bookingRequestData>;
+
+/**
+ * Payload of a booking job: the requests one API process accepted for the event while its previous
+ * job was being added (one at a time when traffic is light, many at a sale's peak), in order.
+ */
+export const bookJobData = z.object({
+  kind: z.literal('book'),
+  eventId: z.string().min(1),
+  requests: z.array(bookingRequestData).min(1).max(MAX_REQUESTS_PER_JOB),
 });
 export type BookJobData = z.infer<typeof bookJobData>;
 
@@ -46,10 +58,11 @@ export function cancelJobId(bookingId: string): string {
 
 /** What a worker publishes after a decision is durable. */
 export type DecisionMessage =
-  | { type: 'decision'; request: BookingRequestView }
+  | { type: 'decisions'; requests: BookingRequestView[] }
   | { type: 'cancellation'; booking: BookingView };
 
-/** The waiter key a message wakes: the request id, or the cancellation job id. */
-export function messageKey(message: DecisionMessage): string {
-  return message.type === 'decision' ? message.request.requestId : cancelJobId(message.booking.id);
+/** What each message settles: waiter key (request id, or cancellation job id) and its payload. */
+export function messageEntries(message: DecisionMessage): Array<[string, DecisionMessage]> {
+  if (message.type === 'cancellation') return [[cancelJobId(message.booking.id), message]];
+  return message.requests.map((request) => [request.requestId, { type: 'decisions', requests: [request] }]);
 }

@@ -27,6 +27,10 @@ export interface GateKeys {
   users: string;
   /** Set: bookings whose seats have been given back to the gate. */
   returned: string;
+  /** Hash: request id -> `seq|quantity|userId|acceptedAt` for each queued, undecided request. */
+  pending: string;
+  /** Hash: `admitted` (last admission number), `decided` (highest admission number decided). */
+  seq: string;
   /** The event queue's BullMQ lists and job key prefix. */
   wait: string;
   active: string;
@@ -40,6 +44,8 @@ export function gateKeys(prefix: string, eventId: string): GateKeys {
     held: `${base}held`,
     users: `${base}users`,
     returned: `${base}returned`,
+    pending: `${base}pending`,
+    seq: `${base}seq`,
     wait: `${base}wait`,
     active: `${base}active`,
     jobPrefix: base,

@@ -21,8 +21,8 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 export default async function setup(): Promise<() => Promise<void>> {
   const template = newTestDatabaseName('tpl');
   await admin(async (client) => {
-    const all = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
-      `${TEST_DATABASE_PREFIX}%`,
+    const all = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [
+      TEST_DATABASE_PREFIX,
     ]);
     const cutoff = Date.now() / 1000 - STALE_AFTER_SECONDS;
     for (const { datname } of all.rows) {

@@ -1,6 +1,5 @@
 import { findAcceptedRequest, findDecidedRequest } from '@booking/db';
 import { AppError, type BookingRequestView, eventIdOfRequest, waitQuery } from '@booking/domain';
-import { bookJobData } from '@booking/queue';
 import { type Response, Router } from 'express';
 
 import type { ApiDeps } from '../deps.ts';
@@ -10,23 +9,19 @@ import { parseOrThrow } from '../middleware/validate.ts';
 export function bookingRequestsRouter(deps: ApiDeps): Router {
   const router = Router();
 
-  /** The request while it is still in its queue, or undefined when the queue no longer has it. */
+  /** The request while it is still queued, or undefined when the queue no longer has it. */
   async function pendingView(eventId: string, requestId: string): Promise<BookingRequestView | undefined> {
-    const job = await deps.queues.findJob(eventId, requestId);
-    const data = job ? bookJobData.safeParse(job.data) : undefined;
-    if (!data?.success) return undefined;
-    const { userId, quantity, acceptedAt } = data.data;
-    const place = await deps.gate.position(eventId, requestId);
+    const found = await deps.gate.pending(eventId, requestId);
+    if (!found) return undefined;
     return {
       requestId,
       eventId,
-      userId,
-      quantity,
+      userId: found.userId,
+      quantity: found.quantity,
       status: 'pending',
-      acceptedAt,
-      ...(place
-        ? { position: place.ahead, estimatedWaitMs: Math.round((place.ahead + 1) * place.msPerDecision) }
-        : {}),
+      acceptedAt: found.acceptedAt,
+      position: found.ahead,
+      estimatedWaitMs: Math.round((found.ahead + 1) * found.msPerDecision),
     };
   }
 
@@ -92,8 +87,9 @@ export function bookingRequestsRouter(deps: ApiDeps): Router {
         waiter.cancel();
         return;
       }
-      if (outcome.kind === 'message' && outcome.message.type === 'decision') {
-        res.json(outcome.message.request);
+      const decided = outcome.kind === 'message' && outcome.message.type === 'decisions' ? outcome.message.requests[0] : undefined;
+      if (decided) {
+        res.json(decided);
         return;
       }
       if (outcome.kind === 'timeout' || Date.now() >= deadline) {
