@@ -75,6 +75,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       v_reason text;
       v_now timestamptz;
       v_last timestamptz := '-infinity';
+      v_ids text[];
+      v_user_ids text[];
       r record;
       a_ids text[] := '{}';
       a_users text[] := '{}';
@@ -91,17 +93,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         RAISE EXCEPTION 'event % does not exist', p_event_id USING ERRCODE = 'foreign_key_violation';
       END IF;
 
+      -- Arrays (not subqueries over the JSON) keep the lookups below on their indexes.
+      SELECT array_agg(x->>'id'), array_agg(DISTINCT x->>'userId') INTO v_ids, v_user_ids
+        FROM jsonb_array_elements(p_requests) x;
+
       RETURN QUERY
         SELECT br.id, br.status, br.reason, b.id, br.decided_at, true
           FROM booking_requests br LEFT JOIN bookings b ON b.request_id = br.id
-         WHERE br.id IN (SELECT x->>'id' FROM jsonb_array_elements(p_requests) x);
+         WHERE br.id = ANY (v_ids);
 
       IF v_max IS NOT NULL THEN
         SELECT coalesce(jsonb_object_agg(s.user_id, s.seats), '{}') INTO v_users
           FROM (SELECT b.user_id, sum(b.quantity)::integer AS seats
                   FROM bookings b
                  WHERE b.event_id = p_event_id AND b.status = 'confirmed'
-                   AND b.user_id IN (SELECT x->>'userId' FROM jsonb_array_elements(p_requests) x)
+                   AND b.user_id = ANY (v_user_ids)
                  GROUP BY b.user_id) s;
       END IF;
 
