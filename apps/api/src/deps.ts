@@ -4,8 +4,10 @@ import type { AdmissionGate, DecisionHub } from '@booking/queue';
 
 import type { SubmissionDeps } from './booking-submission.ts';
 import type { EventCache } from './event-cache.ts';
+import type { QueueBoard } from './queue-board.ts';
 import type { QueueRegistry } from './queue-registry.ts';
 import type { UserRateLimiter } from './rate-limit.ts';
+import type { RedisBreaker } from './redis-breaker.ts';
 
 /** Everything the HTTP layer uses, built by `startApi` (or by a test). */
 export interface ApiDeps {
@@ -17,10 +19,14 @@ export interface ApiDeps {
   bodyLimitBytes: number;
   events: EventCache;
   queues: QueueRegistry;
+  /** The admin queue dashboard (`/admin/queues`). */
+  queueBoard: QueueBoard;
   hub: DecisionHub;
   gate: AdmissionGate;
   submission: SubmissionDeps;
   rateLimiter: UserRateLimiter;
+  /** The circuit breaker every request-path Redis call goes through: `state()`, `onStateChange`, error count. */
+  redisBreaker: RedisBreaker;
   /** Tells the workers about a new event at once (best effort: they also poll). */
   announceEvent: (eventId: string) => Promise<void>;
   /** Resolves when Redis answers. */

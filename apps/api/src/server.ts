@@ -15,8 +15,10 @@ import {
 import { AcceptedJournal } from './accepted-journal.ts';
 import { createApp } from './app.ts';
 import { EventCache } from './event-cache.ts';
+import { QueueBoard } from './queue-board.ts';
 import { QueueRegistry } from './queue-registry.ts';
 import { createUserRateLimiter } from './rate-limit.ts';
+import { type RedisBreaker, createRedisBreaker } from './redis-breaker.ts';
 
 export interface ApiOptions {
   db: Db;
@@ -43,6 +45,8 @@ export interface ApiOptions {
 export interface ApiHandle {
   readonly port: number;
   readonly server: Server;
+  /** The circuit breaker in front of the API's Redis calls (state and connection-error count). */
+  readonly redisBreaker: RedisBreaker;
   /** Stops accepting connections, answers waiting long-polls, closes Redis connections. */
   close(): Promise<void>;
 }
@@ -69,12 +73,19 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   await waitReady(command, 5_000);
   const hub = new DecisionHub(subscriber, decisionsChannel(prefix));
   await hub.start();
-  const queues = new QueueRegistry(command, prefix);
-  const gate = new AdmissionGate(command, prefix, options.admissionGate ?? true);
+  // Every request-path Redis call goes through one circuit breaker: fast 503s while Redis is down.
+  const redisBreaker = createRedisBreaker({ command, logger });
+  redisBreaker.watch(subscriber);
+  const queues = redisBreaker.guard(new QueueRegistry(command, prefix), ['enqueue', 'enqueueBooking']);
+  const queueBoard = new QueueBoard({ db: options.db, connection: command, prefix, logger });
+  const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), ['open', 'admit', 'pending']);
   const journal = new AcceptedJournal(options.db, logger);
   const registry = options.registry ?? new MetricsRegistry();
   const metrics = apiMetrics(registry);
-  for (const client of [command, subscriber]) client.on('error', () => metrics.redisErrors.inc());
+  redisBreaker.onConnectionError(() => metrics.redisErrors.inc());
+  gaugeFrom(registry, 'redis_circuit_breaker_open', 'Redis circuit breaker: 1 open, 0.5 half-open, 0 closed', () =>
+    redisBreaker.state() === 'open' ? 1 : redisBreaker.state() === 'half-open' ? 0.5 : 0,
+  );
   const events = new EventCache(options.db, metrics);
   gaugeFrom(registry, 'cache_hit_rate', 'Share of event lookups answered from memory since start', () => events.hitRate);
   gaugeFrom(registry, 'booking_long_poll_waiters', 'Clients long-polling a pending request now', () => hub.waiting);
@@ -91,15 +102,20 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
     bodyLimitBytes: options.bodyLimitBytes ?? 16_384,
     events,
     queues,
+    queueBoard,
     hub,
     gate,
-    submission: { gate, queues, redis: command, prefix, idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400, journal },
-    rateLimiter: createUserRateLimiter(command, { prefix, ...(options.rateLimit ?? { points: 20, windowSeconds: 10 }) }),
+    redisBreaker,
+    submission: { gate, queues, redis: redisBreaker.guard(command, ['get', 'set']), prefix, idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400, journal },
+    rateLimiter: redisBreaker.guard(
+      createUserRateLimiter(command, { prefix, ...(options.rateLimit ?? { points: 20, windowSeconds: 10 }) }),
+      ['consume'],
+    ),
     announceEvent: async (eventId) => {
-      await command.publish(eventsChannel(prefix), eventId);
+      await redisBreaker.run(() => command.publish(eventsChannel(prefix), eventId));
     },
     pingRedis: async () => {
-      await command.ping();
+      await redisBreaker.run(() => command.ping());
     },
     cancelWaitMs: options.cancelWaitMs ?? 10_000,
   });
@@ -117,6 +133,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   return {
     port,
     server,
+    redisBreaker,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -127,7 +144,9 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
         clearTimeout(grace);
         await journal.drain(5_000);
         await queues.close();
+        await queueBoard.close();
         await Promise.allSettled([command.quit(), subscriber.quit()]);
+        redisBreaker.shutdown();
         logger.info('api stopped');
       })();
       return closing;
