@@ -75,7 +75,7 @@ const apiFields = z.object({
 const workerFields = z.object({
   WORKER_CONCURRENCY_EVENTS: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** How long a worker's hold on a job lasts without renewal; a dead worker's job is recovered after it. */
-  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(10_000),
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(3_000),
   EVENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
 });
 
