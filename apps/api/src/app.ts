@@ -3,8 +3,10 @@ import express, { type Express } from 'express';
 import type { ApiDeps } from './deps.ts';
 import { notFoundHandler, problemHandler } from './middleware/problem.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { adminQueuesRouter } from './routes/admin-queues.router.ts';
 import { bookingRequestsRouter } from './routes/booking-requests.router.ts';
 import { bookingsRouter } from './routes/bookings.router.ts';
+import { docsRouter } from './routes/docs.router.ts';
 import { eventsRouter } from './routes/events.router.ts';
 import { healthRouter } from './routes/health.router.ts';
 import { metricsRouter } from './routes/metrics.router.ts';
@@ -24,6 +26,8 @@ export function createApp(deps: ApiDeps): Express {
   app.use(eventsRouter(deps));
   app.use(bookingsRouter(deps));
   app.use(bookingRequestsRouter(deps));
+  app.use(docsRouter());
+  app.use(adminQueuesRouter(deps));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.logger));

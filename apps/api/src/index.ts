@@ -1,2 +1,3 @@
 export * from './app.ts';
+export * from './openapi/openapi.document.ts';
 export * from './server.ts';

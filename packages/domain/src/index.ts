@@ -1,4 +1,5 @@
 export * from './booking.types.ts';
 export * from './errors.ts';
 export * from './ids.ts';
+export * from './responses.schemas.ts';
 export * from './schemas.ts';
