@@ -9,6 +9,7 @@ import {
   uniquePrefix,
 } from '@booking/test-support';
 import { MetricsRegistry } from '@booking/observability';
+import type { RedisSettings } from '@booking/queue';
 import { type WorkerHandle, startWorker } from '@booking/worker';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
@@ -20,6 +21,10 @@ export interface StackOptions {
   /** false: every request is queued and decided by a worker (to stress the workers). Default true. */
   admissionGate?: boolean;
   rateLimit?: { points: number; windowSeconds: number };
+  /** A database of the caller's (e.g. on a private server); the caller drops it. */
+  database?: TestDatabase;
+  /** Another Redis (e.g. a private Redis Cluster) instead of TEST_REDIS_URL; its keys are left to its owner. */
+  redis?: RedisSettings;
 }
 
 /** One API and N workers in this process, on a database and a Redis key space of their own. */
@@ -38,10 +43,10 @@ export interface Stack {
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const database = await createTestDatabase(20);
+  const database = options.database ?? (await createTestDatabase(20));
   const prefix = uniquePrefix();
   const logger = testLogger();
-  const redis = { url: TEST_REDIS_URL, cluster: false };
+  const redis = options.redis ?? { url: TEST_REDIS_URL, cluster: false };
   const workers: WorkerHandle[] = [];
   // One registry for the API and the workers, as in the single-process server.
   const registry = new MetricsRegistry();
@@ -94,8 +99,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async close() {
       await api.close();
       await Promise.all(workers.map((w) => w.close()));
-      await database.drop();
-      await deleteKeys(prefix);
+      if (!options.database) await database.drop();
+      if (!options.redis) await deleteKeys(prefix);
     },
   };
   return stack;

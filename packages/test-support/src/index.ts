@@ -2,3 +2,4 @@ export * from './database.ts';
 export * from './env.ts';
 export * from './logger.ts';
 export * from './redis.ts';
+export * from './private-postgres.ts';

@@ -1,0 +1,58 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
+import { type PrivatePostgres, type TestDatabase, startPrivatePostgres } from '@booking/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { awaitDecision, createEvent, submit } from './http.ts';
+import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
+import { type Stack, startStack } from './stack.ts';
+
+// PostgreSQL goes away for a few seconds in the middle of a sale: submissions for a known event keep
+// being accepted (the ingress does not need Postgres), the worker waits the outage out and decides
+// everything, in order, once it is back.
+describe('PostgreSQL restarted mid-sale', () => {
+  let server: PrivatePostgres;
+  let database: TestDatabase;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    server = await startPrivatePostgres();
+    const url = server.url('booking');
+    await ensureDatabase(url);
+    const { db, pool } = createDb({ url, poolSize: 10 });
+    await migrateToLatest(db);
+    database = { name: 'booking', url, db, pool, drop: () => db.destroy() };
+    stack = await startStack({ database });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await database?.drop();
+    server?.destroy();
+  });
+
+  it('loses nothing, oversells nothing and decides every request once it is back', async () => {
+    const event = await createEvent(stack.baseUrl, { capacity: 200 });
+    const fire = (from: number, count: number) =>
+      Promise.all(Array.from({ length: count }, (_, i) => submit(stack.baseUrl, event.id, `u${from + i}`, 1 + ((from + i) % 2))));
+
+    const before = await fire(0, 100);
+    await server.stop();
+    const during = await fire(100, 100);
+    await sleep(2_000);
+    await server.start();
+    const after = await fire(200, 100);
+
+    const answers = [...before, ...during, ...after];
+    expect(answers.filter((a) => a.status !== 202 && a.status !== 409).map((a) => a.status)).toEqual([]);
+    // While Postgres was down the ingress kept accepting (the event is known).
+    expect(during.filter((a) => a.status === 202).length).toBeGreaterThan(0);
+    const accepted = answers.filter((a) => a.status === 202).map((a) => a.body.requestId as string);
+    const decisions = await Promise.all(accepted.map((id) => awaitDecision(stack.baseUrl, id, 60)));
+    expect(decisions.filter((d) => d.status === 'pending').map((d) => d.requestId)).toEqual([]);
+    await expectEventInvariants(stack.db, event.id);
+    expect(await expectDecisionsJustified(stack.db, event.id)).toBe(0);
+    const journal = await stack.db.selectFrom('accepted_requests').select('id').where('event_id', '=', event.id).execute();
+    expect(journal, 'every journalled request was decided').toEqual([]);
+  });
+});
