@@ -78,7 +78,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   redisBreaker.watch(subscriber);
   const queues = redisBreaker.guard(new QueueRegistry(command, prefix), ['enqueue', 'enqueueBooking']);
   const queueBoard = new QueueBoard({ db: options.db, connection: command, prefix, logger });
-  const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), ['open', 'admit', 'pending']);
+  const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), ['open', 'admit', 'pending', 'seatsReturned']);
   const journal = new AcceptedJournal(options.db, logger);
   const registry = options.registry ?? new MetricsRegistry();
   const metrics = apiMetrics(registry);

@@ -104,9 +104,11 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
     if ((lastRecovery.get(eventId) ?? -Infinity) >= until.getTime()) return;
     lastRecovery.set(eventId, Date.now());
     const accepted = await retrying(job, eventId, 'recovery', () => listUndecidedAccepted(deps.db, eventId, until));
+    // A journal row is written only after its job was queued: undecided and not in the queue is lost.
+    const queued = accepted.length > 0 ? await deps.gate.queuedRequestIds(eventId) : new Set<string>();
     const lost: BookingRequestData[] = [];
     for (const row of accepted) {
-      if (skip.has(row.id) || (await deps.gate.isPending(eventId, row.id))) continue;
+      if (skip.has(row.id) || queued.has(row.id)) continue;
       lost.push({
         requestId: row.id,
         userId: row.userId,

@@ -1,6 +1,14 @@
-import { type Db, countUndecidedAccepted, listServableEventIds } from '@booking/db';
+import { type Db, countUndecidedAccepted, listServableEventIds, pruneDecidedAccepted } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import { type RecoverJobData, type RedisClient, eventQueueName, eventsChannel, gateKeys, recoverJobId } from '@booking/queue';
+import {
+  type AdmissionGate,
+  type RecoverJobData,
+  type RedisClient,
+  eventQueueName,
+  eventsChannel,
+  gateKeys,
+  recoverJobId,
+} from '@booking/queue';
 import { type Job, Queue, Worker } from 'bullmq';
 
 export interface SupervisorOptions {
@@ -12,6 +20,7 @@ export interface SupervisorOptions {
   prefix: string;
   logger: Logger;
   processor: (job: Job) => Promise<void>;
+  gate: AdmissionGate;
   maxEvents: number;
   lockMs: number;
   refreshMs: number;
@@ -62,22 +71,20 @@ export class EventSupervisor {
    */
   private async checkHealth(): Promise<void> {
     if (this.closing) return;
-    const journalDue = Date.now() - this.lastJournalCheck >= (this.opts.journalCheckMs ?? 30_000);
+    const journalDue = Date.now() - this.lastJournalCheck >= (this.opts.journalCheckMs ?? 10_000);
     if (journalDue) this.lastJournalCheck = Date.now();
     await Promise.all(
       [...this.served.entries()].map(async ([eventId, { queue }]) => {
         try {
           const keys = gateKeys(this.opts.prefix, eventId);
-          let lost = (await this.opts.connection.exists(keys.gate)) === 0;
+          let lost = (await this.opts.connection.hexists(keys.gate, 'avail')) === 0;
           if (!lost && journalDue) {
-            const journalled = await countUndecidedAccepted(this.opts.db, eventId, new Date(Date.now() - 5_000));
-            if (journalled > 0) {
-              const [waiting, active] = await Promise.all([
-                this.opts.connection.llen(keys.wait),
-                this.opts.connection.llen(keys.active),
-              ]);
-              lost = journalled > waiting + active;
+            const before = new Date(Date.now() - 5_000);
+            let journalled = await countUndecidedAccepted(this.opts.db, eventId, before);
+            if (journalled > 0 && (await pruneDecidedAccepted(this.opts.db, eventId)) > 0) {
+              journalled = await countUndecidedAccepted(this.opts.db, eventId, before);
             }
+            if (journalled > 0) lost = journalled > (await this.opts.gate.queuedRequestCount(eventId));
           }
           if (!lost) return;
           const data: RecoverJobData = { kind: 'recover', eventId };

@@ -36,9 +36,9 @@ export class GateKeeper {
     await this.rebuildIfDue(eventId, jobId, drifted);
   }
 
-  /** Whether the gate still records a request as queued and undecided. */
-  async isPending(eventId: string, requestId: string): Promise<boolean> {
-    return (await this.gate.pending(eventId, requestId)) !== undefined;
+  /** Ids of the requests the event's queue holds now. */
+  queuedRequestIds(eventId: string): Promise<Set<string>> {
+    return this.gate.queuedRequestIds(eventId);
   }
 
   async afterCancellation(input: { jobId: string; eventId: string; bookingId: string; quantity: number; userId: string }): Promise<void> {

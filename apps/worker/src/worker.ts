@@ -42,11 +42,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const metrics = workerMetrics(registry);
   const pool = options.pool;
   if (pool) poolMetrics(registry, () => pool);
+  const gate = new AdmissionGate(connection, options.prefix);
   const processor = createBookingProcessor({
     db: options.db,
     logger: options.logger,
     metrics,
-    gate: new GateKeeper(options.db, new AdmissionGate(connection, options.prefix), options.logger, (reason) =>
+    gate: new GateKeeper(options.db, gate, options.logger, (reason) =>
       metrics.gateRebuilds.inc({ reason }),
     ),
     signal: abort.signal,
@@ -61,6 +62,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     prefix: options.prefix,
     logger: options.logger,
     processor,
+    gate,
     maxEvents: options.maxEvents,
     lockMs: options.lockMs,
     refreshMs: options.refreshMs,

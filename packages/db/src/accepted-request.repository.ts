@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+
 import type { Db } from './connection.ts';
 
 export interface AcceptedRequest {
@@ -8,22 +10,31 @@ export interface AcceptedRequest {
   acceptedAt: Date;
 }
 
-/** Journals accepted requests (one statement for the batch); rows already there are left as they are. */
+/**
+ * Journals accepted requests (one statement for the batch). Rows already there, and requests a worker
+ * has decided meanwhile (the journal is written behind), are left out.
+ */
 export async function insertAcceptedRequests(db: Db, rows: AcceptedRequest[]): Promise<void> {
   if (rows.length === 0) return;
-  await db
-    .insertInto('accepted_requests')
-    .values(
-      rows.map((r) => ({
-        id: r.id,
-        event_id: r.eventId,
-        user_id: r.userId,
-        quantity: r.quantity,
-        accepted_at: r.acceptedAt,
-      })),
-    )
-    .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+  await sql`
+    INSERT INTO accepted_requests (id, event_id, user_id, quantity, accepted_at)
+    SELECT v.id, v.event_id, v.user_id, v.quantity, v.accepted_at
+      FROM unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.eventId)}::text[],
+                  ${rows.map((r) => r.userId)}::text[], ${rows.map((r) => r.quantity)}::integer[],
+                  ${rows.map((r) => r.acceptedAt.toISOString())}::timestamptz[])
+           AS v(id, event_id, user_id, quantity, accepted_at)
+     WHERE NOT EXISTS (SELECT 1 FROM booking_requests r WHERE r.id = v.id)
+    ON CONFLICT (id) DO NOTHING`.execute(db);
+}
+
+/** Removes journal rows of requests already decided (written after their decision); returns how many. */
+export async function pruneDecidedAccepted(db: Db, eventId: string): Promise<number> {
+  const result = await db
+    .deleteFrom('accepted_requests as a')
+    .where('a.event_id', '=', eventId)
+    .where(({ exists, selectFrom }) => exists(selectFrom('booking_requests as r').select('r.id').whereRef('r.id', '=', 'a.id')))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** An accepted request not decided yet, if the journal has it. */
@@ -37,11 +48,7 @@ export async function findAcceptedRequest(db: Db, id: string): Promise<AcceptedR
  * rows written after their request was decided (the journal is written behind) are removed on the way.
  */
 export async function listUndecidedAccepted(db: Db, eventId: string, until: Date): Promise<AcceptedRequest[]> {
-  await db
-    .deleteFrom('accepted_requests as a')
-    .where('a.event_id', '=', eventId)
-    .where(({ exists, selectFrom }) => exists(selectFrom('booking_requests as r').select('r.id').whereRef('r.id', '=', 'a.id')))
-    .execute();
+  await pruneDecidedAccepted(db, eventId);
   const rows = await db
     .selectFrom('accepted_requests')
     .selectAll()

@@ -167,3 +167,24 @@ local p = redis.call('HGET', KEYS[1], ARGV[1])
 if not p then return false end
 return {p, redis.call('HGET', KEYS[2], 'decided') or '0', redis.call('HGET', KEYS[3], 'ms') or '0'}
 `;
+
+/** The request ids inside the event's queued booking jobs (waiting or in progress), or only their number.
+ * KEYS: wait, active. ARGV: jobKeyPrefix, 'ids' or 'count'. */
+export const QUEUED = `
+local ids = {}
+local n = 0
+local function add(jobId)
+  local data = redis.call('HGET', ARGV[1] .. jobId, 'data')
+  if not data then return end
+  local ok, job = pcall(cjson.decode, data)
+  if not ok or type(job) ~= 'table' or job.kind ~= 'book' or type(job.requests) ~= 'table' then return end
+  for _, r in ipairs(job.requests) do
+    n = n + 1
+    if ARGV[2] == 'ids' then ids[n] = r.requestId end
+  end
+end
+for _, id in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do add(id) end
+for _, id in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do add(id) end
+if ARGV[2] == 'ids' then return ids end
+return n
+`;

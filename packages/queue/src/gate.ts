@@ -1,4 +1,4 @@
-import { ADMIT, PENDING, REBUILD, RELEASE, RETURN_SEATS, SETTLE } from './gate.lua.ts';
+import { ADMIT, PENDING, QUEUED, REBUILD, RELEASE, RETURN_SEATS, SETTLE } from './gate.lua.ts';
 import { type GateKeys, gateKeys } from './names.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -61,6 +61,7 @@ interface GateCommands {
   bookingGateReturn(...args: (string | number)[]): Promise<number>;
   bookingGateRebuild(...args: (string | number)[]): Promise<string | null>;
   bookingGatePending(...args: (string | number)[]): Promise<[string, string, string] | null>;
+  bookingQueued(...args: (string | number)[]): Promise<string[] | number>;
 }
 
 /**
@@ -87,6 +88,7 @@ export class AdmissionGate {
       ['bookingGateReturn', 3, RETURN_SEATS],
       ['bookingGateRebuild', 5, REBUILD],
       ['bookingGatePending', 3, PENDING],
+      ['bookingQueued', 2, QUEUED],
     ];
     for (const [name, numberOfKeys, lua] of commands) {
       if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
@@ -195,5 +197,23 @@ export class AdmissionGate {
       ahead: Math.max(0, Number(seq) - Number(decided) - 1),
       msPerDecision: Number(ms),
     };
+  }
+
+  /** Ids of the requests inside the event's queued jobs (the queue itself, not the gate's records). */
+  async queuedRequestIds(eventId: string): Promise<Set<string>> {
+    const k = this.keys(eventId);
+    const ids = await this.redis.bookingQueued(k.wait, k.active, k.jobPrefix, 'ids');
+    return new Set(Array.isArray(ids) ? ids : []);
+  }
+
+  /** How many requests the event's queued jobs hold. */
+  async queuedRequestCount(eventId: string): Promise<number> {
+    const k = this.keys(eventId);
+    return Number(await this.redis.bookingQueued(k.wait, k.active, k.jobPrefix, 'count'));
+  }
+
+  /** Whether a cancelled booking's seats have been given back to the gate. */
+  async seatsReturned(eventId: string, bookingId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.keys(eventId).returned, bookingId)) === 1;
   }
 }

@@ -56,7 +56,11 @@ export function bookingsRouter(deps: ApiDeps): Router {
     const { bookingId } = req.params;
     const row = isOpaqueId(bookingId) ? await findBookingById(deps.db, bookingId) : undefined;
     if (!row) throw new AppError('BOOKING_NOT_FOUND', `no booking ${bookingId}`);
-    if (row.status === 'cancelled') {
+    // Cancelled, and its seats are back at the gate: a booking submitted after this answer must be
+    // able to take them.
+    const done = async (status: string | undefined) =>
+      status === 'cancelled' && (await deps.gate.seatsReturned(row.event_id, bookingId));
+    if (await done(row.status)) {
       res.json(toBookingView(row));
       return;
     }
@@ -73,7 +77,7 @@ export function bookingsRouter(deps: ApiDeps): Router {
     for (;;) {
       // Re-read after registering: the cancellation may have been applied before we subscribed.
       const current = await findBookingById(deps.db, bookingId);
-      if (current?.status === 'cancelled') {
+      if (current && (await done(current.status))) {
         waiter.cancel();
         res.json(toBookingView(current));
         return;
