@@ -1,0 +1,368 @@
+// Admission-gate benchmark (run on demand, not a test): `npm run bench:admission` at the repo root.
+//
+// Starts the real API and a worker in this process, on a database and a Redis key prefix of its own,
+// and runs the flash-sale scenario twice, with the admission gate on and off: N concurrent users for
+// S seats, each submitting once and long-polling its request when it got a 202. Prints the figures
+// as a markdown table and (full mode) writes it to loadtests/results/admission.md.
+//
+//   npm run bench:admission                  1,000 users for 10 seats
+//   npm run bench:admission -- --smoke       100 users for 5 seats (seconds; used by a CI test)
+//   ... -- --users 5000 --seats 50 --out /tmp/admission.md
+//
+// Honours DATABASE_URL (only its server is used: the bench creates and drops booking_bench_<random>),
+// REDIS_URL / REDIS_CLUSTER, DATABASE_POOL_SIZE, RATE_LIMIT_*, WORKER_* and EVENT_REFRESH_MS like the
+// server does; BENCH_LOG_LEVEL shows the service's logs. Exits 1 when a seat is oversold, a request
+// is left undecided or an answer is neither 202 nor 409 SOLD_OUT.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+
+import { type ApiHandle, startApi } from '@booking/api';
+import { type ServerEnv, parseEnv, serverEnv } from '@booking/config';
+import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
+import { createLogger } from '@booking/observability';
+import { createRedis } from '@booking/queue';
+import { type WorkerHandle, startWorker } from '@booking/worker';
+import pg from 'pg';
+
+import type { ClientPlan, ClientResult } from './admission.client.ts';
+
+const ADMIN_KEY = `bench-${randomBytes(12).toString('hex')}`;
+/** PG15+ flushes a backend's statistics at most once a second: wait this long before reading them. */
+const STATS_FLUSH_MS = 1_500;
+const LONG_POLL_SECONDS = 30;
+
+interface Options {
+  users: number;
+  seats: number;
+  smoke: boolean;
+  out: string | undefined;
+}
+
+function options(): Options {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      users: { type: 'string' },
+      seats: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const smoke = values.smoke ?? false;
+  const users = Number(values.users ?? (smoke ? 100 : 1000));
+  const seats = Number(values.seats ?? (smoke ? 5 : 10));
+  if (!Number.isInteger(users) || users < 1 || !Number.isInteger(seats) || seats < 1) {
+    throw new Error('--users and --seats must be positive integers');
+  }
+  const defaultOut = fileURLToPath(new URL('../results/admission.md', import.meta.url));
+  return { users, seats, smoke, out: values.out ?? (smoke ? undefined : defaultOut) };
+}
+
+/** Nearest-rank percentile of `values` (ms), or undefined when there are none. */
+function percentile(values: number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+interface Result extends ClientResult {
+  gate: boolean;
+  users: number;
+  oversold: number;
+  transactions: number;
+}
+
+/** Commits + rollbacks of `database` as the statistics collector has them now. */
+async function transactionsOf(adminUrl: string, database: string): Promise<number> {
+  // A fresh connection, to the maintenance database so that this read is not counted itself.
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query('SELECT pg_stat_clear_snapshot()');
+    const { rows } = await client.query<{ n: string }>(
+      'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = $1',
+      [database],
+    );
+    return Number(rows[0]?.n ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs the users in a worker thread (see admission.client.ts); `beforeGo` runs once its connections are open. */
+async function runClients(plan: ClientPlan, beforeGo: () => Promise<void>): Promise<ClientResult> {
+  // Node 20 does not pass tsx's loader on to worker threads: register it in the thread first.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const client = new URL('./admission.client.ts', import.meta.url).href;
+  const thread = new Worker(
+    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(client)}); })`,
+    { eval: true, workerData: plan },
+  );
+  try {
+    return await new Promise<ClientResult>((resolve, reject) => {
+      thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`the client thread exited (${code}) before reporting`)));
+      thread.on('message', (message: 'ready' | ClientResult) => {
+        if (message === 'ready') {
+          beforeGo().then(() => thread.postMessage('go'), reject);
+        } else {
+          resolve(message);
+        }
+      });
+    });
+  } finally {
+    await thread.terminate();
+  }
+}
+
+interface Environment {
+  dbName: string;
+  adminUrl: string;
+  databaseUrl: string;
+  redis: { url: string; cluster: boolean };
+  prefix: string;
+  env: ServerEnv;
+}
+
+/** Starts an API and a worker, runs the sale once, stops them. */
+async function scenario(e: Environment, gate: boolean, o: Options): Promise<Result> {
+  const logLevel = process.env.BENCH_LOG_LEVEL;
+  const logger = createLogger({ level: logLevel ?? 'error', service: 'bench', silent: !logLevel });
+  const { db } = createDb({ url: e.databaseUrl, poolSize: e.env.DATABASE_POOL_SIZE, applicationName: 'booking-bench' });
+  let worker: WorkerHandle | undefined;
+  let api: ApiHandle | undefined;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await api?.close();
+    await worker?.close();
+    await db.destroy();
+  };
+  try {
+    worker = await startWorker({
+      db,
+      redis: e.redis,
+      prefix: e.prefix,
+      logger,
+      maxEvents: e.env.WORKER_CONCURRENCY_EVENTS,
+      lockMs: e.env.WORKER_LOCK_MS,
+      refreshMs: e.env.EVENT_REFRESH_MS,
+      shutdownGraceMs: e.env.SHUTDOWN_GRACE_MS,
+    });
+    api = await startApi({
+      db,
+      redis: e.redis,
+      prefix: e.prefix,
+      logger,
+      adminKey: ADMIN_KEY,
+      port: 0,
+      host: '127.0.0.1',
+      admissionGate: gate,
+      idempotencyTtlSeconds: e.env.IDEMPOTENCY_TTL_SECONDS,
+      rateLimit: { points: e.env.RATE_LIMIT_POINTS, windowSeconds: e.env.RATE_LIMIT_WINDOW_SECONDS },
+    });
+    const baseUrl = `http://127.0.0.1:${api.port}`;
+
+    const createEvent = async (name: string, capacity: number): Promise<string> => {
+      const created = await fetch(`${baseUrl}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+        body: JSON.stringify({ name, capacity }),
+      });
+      if (created.status !== 201) throw new Error(`event creation failed: ${created.status} ${await created.text()}`);
+      const eventId = ((await created.json()) as { id: string }).id;
+      const serveBy = Date.now() + 15_000;
+      while (!worker!.eventIds.includes(eventId)) {
+        if (Date.now() > serveBy) throw new Error('the worker did not start serving the event');
+        await sleep(20);
+      }
+      return eventId;
+    };
+    const warmupEventId = await createEvent('bench warm-up', o.seats);
+    const eventId = await createEvent(`bench gate ${gate ? 'on' : 'off'}`, o.seats);
+
+    let before = 0;
+    const clients = await runClients(
+      { baseUrl, eventId, warmupEventId, users: o.users, longPollSeconds: LONG_POLL_SECONDS },
+      async () => {
+        await sleep(STATS_FLUSH_MS);
+        before = await transactionsOf(e.adminUrl, e.dbName);
+      },
+    );
+    const result: Result = { ...clients, gate, users: o.users, oversold: 0, transactions: 0 };
+
+    // Closing the pools ends their backends, which flushes their statistics; then wait out the delay.
+    await stop();
+    await sleep(STATS_FLUSH_MS);
+    result.transactions = (await transactionsOf(e.adminUrl, e.dbName)) - before;
+
+    const { rows } = await checkDb(e.databaseUrl, eventId);
+    result.oversold = Math.max(0, rows.sold - o.seats);
+    if (rows.available < 0 || rows.available !== o.seats - rows.sold) result.unexpected.push(`available=${rows.available} sold=${rows.sold}`);
+    return result;
+  } finally {
+    await stop().catch(() => {});
+  }
+}
+
+async function checkDb(url: string, eventId: string): Promise<{ rows: { sold: number; available: number } }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ sold: number; available: number }>(
+      `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = $1 AND status = 'confirmed') AS sold,
+              (SELECT available FROM events WHERE id = $1) AS available`,
+      [eventId],
+    );
+    return { rows: rows[0]! };
+  } finally {
+    await client.end();
+  }
+}
+
+const ms = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(1));
+const ratio = (on: number | undefined, off: number | undefined) =>
+  on === undefined || off === undefined || off === 0 ? '—' : `${(on / off).toFixed(3)}×`;
+
+function table(on: Result, off: Result): string {
+  const share = (r: Result) => `${((100 * r.fastRejected) / r.users).toFixed(1)} %`;
+  const perRequest = (r: Result) => r.transactions / r.users;
+  const rows: Array<[string, string, string, string]> = [
+    ['requests (users × 1)', String(on.users), String(off.users), '—'],
+    ['fast-rejected (409 SOLD_OUT at submission)', share(on), share(off), '—'],
+    [
+      'fast-rejection latency p50 / p99 (ms)',
+      `${ms(percentile(on.fastRejectMs, 50))} / ${ms(percentile(on.fastRejectMs, 99))}`,
+      `${ms(percentile(off.fastRejectMs, 50))} / ${ms(percentile(off.fastRejectMs, 99))}`,
+      '—',
+    ],
+    [
+      'decision latency p50 / p99, admitted (ms)',
+      `${ms(percentile(on.decisionMs, 50))} / ${ms(percentile(on.decisionMs, 99))}`,
+      `${ms(percentile(off.decisionMs, 50))} / ${ms(percentile(off.decisionMs, 99))}`,
+      `${ratio(percentile(on.decisionMs, 50), percentile(off.decisionMs, 50))} / ${ratio(percentile(on.decisionMs, 99), percentile(off.decisionMs, 99))}`,
+    ],
+    ['admitted (202) requests', String(on.decisionMs.length + on.undecided), String(off.decisionMs.length + off.undecided), ratio(on.decisionMs.length, off.decisionMs.length)],
+    ['total wall time (ms)', ms(on.wallMs), ms(off.wallMs), ratio(on.wallMs, off.wallMs)],
+    ['confirmed', String(on.confirmed), String(off.confirmed), '—'],
+    ['oversold seats', String(on.oversold), String(off.oversold), '—'],
+    ['undecided / unexpected answers', `${on.undecided} / ${on.unexpected.length}`, `${off.undecided} / ${off.unexpected.length}`, '—'],
+    ['Postgres transactions (total)', String(on.transactions), String(off.transactions), ratio(on.transactions, off.transactions)],
+    ['Postgres transactions per request', perRequest(on).toFixed(3), perRequest(off).toFixed(3), ratio(perRequest(on), perRequest(off))],
+  ];
+  return [
+    '| metric | gate on | gate off | ratio (on ÷ off) |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+async function deletePrefix(redis: Environment['redis'], prefix: string): Promise<void> {
+  const client = createRedis(redis, 'command', 'booking-bench-cleanup');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await client.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await client.quit().catch(() => {});
+  }
+}
+
+async function main(): Promise<number> {
+  const o = options();
+  const env = parseEnv(serverEnv, process.env);
+  const dbName = `booking_bench_${randomBytes(6).toString('hex')}`;
+  const target = new URL(env.DATABASE_URL);
+  target.pathname = `/${dbName}`;
+  const admin = new URL(env.DATABASE_URL);
+  admin.pathname = '/postgres';
+  const e: Environment = {
+    dbName,
+    adminUrl: admin.toString(),
+    databaseUrl: target.toString(),
+    redis: { url: env.REDIS_URL, cluster: env.REDIS_CLUSTER },
+    prefix: `bench-${randomBytes(5).toString('hex')}`,
+    env,
+  };
+
+  const drop = async () => {
+    const client = new pg.Client({ connectionString: e.adminUrl });
+    await client.connect();
+    try {
+      await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    } finally {
+      await client.end();
+    }
+  };
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    void Promise.allSettled([drop(), deletePrefix(e.redis, e.prefix)]).then(() => process.exit(130));
+  });
+
+  process.stdout.write(
+    `admission bench: ${o.users} users for ${o.seats} seats${o.smoke ? ' (smoke)' : ''}; database ${dbName}, prefix ${e.prefix}\n`,
+  );
+  try {
+    await ensureDatabase(e.databaseUrl);
+    const { db } = createDb({ url: e.databaseUrl, poolSize: 1, applicationName: 'booking-bench-migrate' });
+    try {
+      await migrateToLatest(db);
+    } finally {
+      await db.destroy();
+    }
+
+    const on = await scenario(e, true, o);
+    process.stdout.write(`gate on:  done in ${ms(on.wallMs)} ms\n`);
+    const off = await scenario(e, false, o);
+    process.stdout.write(`gate off: done in ${ms(off.wallMs)} ms\n`);
+
+    const md = table(on, off);
+    process.stdout.write(`\n${md}\n\n`);
+    for (const r of [on, off]) {
+      if (r.unexpected.length > 0) {
+        process.stdout.write(`gate ${r.gate ? 'on' : 'off'} unexpected: ${r.unexpected.slice(0, 10).join(', ')}\n`);
+      }
+    }
+    if (o.out) {
+      const doc = [
+        '# Admission gate benchmark',
+        '',
+        `${o.users} concurrent users for ${o.seats} seats, each submitting once and long-polling its request when it got a \`202\`.`,
+        'API and one worker in one process (`startApi` + `startWorker`); the clients run in a worker thread of that process, over loopback',
+        'HTTP with one keep-alive connection per user opened beforehand, after a warm-up round on another event (not measured).',
+        'Latencies are client-measured; "decision latency" runs from the submission to the long-poll answering with the decision.',
+        'Postgres transactions are `xact_commit + xact_rollback` of the bench database (pg_stat_database), before and after the scenario.',
+        '',
+        `Run: \`npm run bench:admission\` on ${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), shared machine.`,
+        '',
+        md,
+        '',
+      ].join('\n');
+      await mkdir(dirname(o.out), { recursive: true });
+      await writeFile(o.out, doc);
+      process.stdout.write(`written to ${o.out}\n`);
+    }
+    const failed = [on, off].some((r) => r.oversold > 0 || r.undecided > 0 || r.unexpected.length > 0);
+    return failed ? 1 : 0;
+  } finally {
+    if (!interrupted) await Promise.allSettled([drop(), deletePrefix(e.redis, e.prefix)]);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`admission bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
