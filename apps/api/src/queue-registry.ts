@@ -54,6 +54,7 @@ class EventBatcher {
   constructor(
     private readonly eventId: string,
     private readonly queue: () => Queue,
+    private readonly onQueued: (eventId: string) => void,
   ) {}
 
   add(request: BookingRequestData): Promise<void> {
@@ -72,7 +73,10 @@ class EventBatcher {
     const data: BookJobData = { kind: 'book', eventId: this.eventId, requests };
     bounded(this.queue().add('book', data, { removeOnComplete: true, removeOnFail: false }), 'enqueueing')
       .then(
-        () => waiters.forEach((w) => w.resolve()),
+        () => {
+          this.onQueued(this.eventId);
+          waiters.forEach((w) => w.resolve());
+        },
         (err: unknown) => waiters.forEach((w) => w.reject(err)),
       )
       .finally(() => {
@@ -90,9 +94,14 @@ export class QueueRegistry {
   private readonly queues = new Map<string, Queue>();
   private readonly batchers = new Map<string, EventBatcher>();
 
+  /**
+   * @param onQueued called after each job is added (not before): marks the event as having work for
+   *   the workers.
+   */
   constructor(
     private readonly connection: RedisClient,
     private readonly prefix: string,
+    private readonly onQueued: (eventId: string) => void = () => {},
     private readonly maxQueues = 10_000,
   ) {}
 
@@ -100,7 +109,7 @@ export class QueueRegistry {
   async enqueueBooking(eventId: string, request: BookingRequestData): Promise<void> {
     let batcher = this.batchers.get(eventId);
     if (!batcher) {
-      batcher = new EventBatcher(eventId, () => this.queue(eventId));
+      batcher = new EventBatcher(eventId, () => this.queue(eventId), this.onQueued);
       this.batchers.set(eventId, batcher);
     }
     await batcher.add(request);
@@ -108,10 +117,12 @@ export class QueueRegistry {
 
   /** Adds a job to the event's queue; an existing job with the same id is left as it is. */
   async enqueue(eventId: string, jobId: string, data: JobData): Promise<Job> {
-    return bounded(
+    const job = await bounded(
       this.queue(eventId).add(data.kind, data, { jobId, removeOnComplete: true, removeOnFail: false }),
       'enqueueing',
     );
+    this.onQueued(eventId);
+    return job;
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   createRedis,
   decisionsChannel,
   eventsChannel,
+  markEventReady,
 } from '@booking/queue';
 
 import { AcceptedJournal } from './accepted-journal.ts';
@@ -76,7 +77,14 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   // Every request-path Redis call goes through one circuit breaker: fast 503s while Redis is down.
   const redisBreaker = createRedisBreaker({ command, logger });
   redisBreaker.watch(subscriber);
-  const queues = redisBreaker.guard(new QueueRegistry(command, prefix), ['enqueue', 'enqueueBooking']);
+  // After a job is queued, mark its event as having work and wake the workers if it was idle. Fire
+  // and forget: a lost mark is found by the workers' housekeeping.
+  const onQueued = (eventId: string) => {
+    markEventReady(command, prefix, eventId)
+      .then((newly) => (newly ? command.publish(eventsChannel(prefix), eventId) : 0))
+      .catch(() => {});
+  };
+  const queues = redisBreaker.guard(new QueueRegistry(command, prefix, onQueued), ['enqueue', 'enqueueBooking']);
   const queueBoard = new QueueBoard({ db: options.db, connection: command, prefix, logger });
   const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), ['open', 'admit', 'pending', 'seatsReturned']);
   const journal = new AcceptedJournal(options.db, logger);

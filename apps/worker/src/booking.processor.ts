@@ -1,4 +1,11 @@
-import { type Db, cancelBooking, decideBookingBatch, listUndecidedAccepted, toBookingView } from '@booking/db';
+import {
+  type Db,
+  cancelBooking,
+  decideBookingBatch,
+  isStaleLeaseError,
+  listUndecidedAccepted,
+  toBookingView,
+} from '@booking/db';
 import { type BookingRequestView, newBookingId } from '@booking/domain';
 import type { Logger, WorkerMetrics } from '@booking/observability';
 import { type BookingRequestData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
@@ -16,6 +23,15 @@ export interface ProcessorDeps {
   publish: (message: DecisionMessage) => Promise<void>;
   /** Aborted on forced shutdown. */
   signal: AbortSignal;
+  /** The fencing epoch of this worker's lease on the event; undefined when it holds none. */
+  epochOf: (eventId: string) => number | undefined;
+  /** Postgres refused the epoch: another worker has taken the event over. */
+  onFenced: (eventId: string) => void;
+}
+
+/** Never settles: the job is left to expire and be taken over by the event's new worker. */
+function handBack(): Promise<never> {
+  return new Promise<never>(() => {});
 }
 
 /** Builds the BullMQ processor that decides one job of an event's queue. */
@@ -35,7 +51,7 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
    * Decides requests of one event in one transaction, in order (group commit), settles the gate and
    * publishes the decisions, only once they are durable.
    */
-  async function decide(job: Job, eventId: string, requests: BookingRequestData[]): Promise<void> {
+  async function decide(job: Job, eventId: string, requests: BookingRequestData[], epoch: number): Promise<void> {
     const started = performance.now();
     const now = Date.now();
     for (const r of requests) deps.metrics.queueWaitSeconds.observe(Math.max(0, now - Date.parse(r.acceptedAt)) / 1000);
@@ -44,6 +60,7 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
         deps.db,
         eventId,
         requests.map((r) => ({ ...r, bookingId: newBookingId() })),
+        epoch,
       ),
     );
     const decisionMs = performance.now() - started;
@@ -99,7 +116,7 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
    * (it lost them in a flush or a restart), then rebuilds the gate. Runs in the event's queue, so
    * nothing else of the event is being decided meanwhile.
    */
-  async function recover(job: Job, eventId: string, until: Date, skip: Set<string>): Promise<void> {
+  async function recover(job: Job, eventId: string, until: Date, skip: Set<string>, epoch: number): Promise<void> {
     // A recovery since this request was accepted has already covered everything accepted before it.
     if ((lastRecovery.get(eventId) ?? -Infinity) >= until.getTime()) return;
     lastRecovery.set(eventId, Date.now());
@@ -118,15 +135,15 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
       });
     }
     if (lost.length > 0) {
-      await decide(job, eventId, lost);
+      await decide(job, eventId, lost, epoch);
       deps.metrics.recovered.inc(lost.length);
     }
     await retrying(job, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, job.id ?? ''));
     deps.logger.log(lost.length > 0 ? 'warn' : 'info', 'recovery done', { eventId, jobId: job.id, recovered: lost.length });
   }
 
-  async function cancel(job: Job, data: CancelJobData): Promise<void> {
-    const row = await retrying(job, data.eventId, 'cancellation', () => cancelBooking(deps.db, data.bookingId));
+  async function cancel(job: Job, data: CancelJobData, epoch: number): Promise<void> {
+    const row = await retrying(job, data.eventId, 'cancellation', () => cancelBooking(deps.db, data.bookingId, epoch));
     if (!row) {
       deps.logger.error('cancellation names no booking; dropped', { jobId: job.id, eventId: data.eventId });
       throw new UnrecoverableError('booking not found');
@@ -152,22 +169,33 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
       throw new UnrecoverableError('invalid job payload');
     }
     const data = parsed.data;
-    switch (data.kind) {
-      case 'book': {
-        // Admitted while the gate was missing: Redis may have lost requests accepted before these.
-        const ungated = data.requests.filter((r) => !r.gated).map((r) => Date.parse(r.acceptedAt));
-        if (ungated.length > 0) {
-          await recover(job, data.eventId, new Date(Math.min(...ungated)), new Set(data.requests.map((r) => r.requestId)));
+    // Decide only under a lease on the event; its epoch fences every write in Postgres.
+    const epoch = deps.epochOf(data.eventId);
+    if (epoch === undefined) return handBack();
+    try {
+      switch (data.kind) {
+        case 'book': {
+          // Admitted while the gate was missing: Redis may have lost requests accepted before these.
+          const ungated = data.requests.filter((r) => !r.gated).map((r) => Date.parse(r.acceptedAt));
+          if (ungated.length > 0) {
+            const batch = new Set(data.requests.map((r) => r.requestId));
+            await recover(job, data.eventId, new Date(Math.min(...ungated)), batch, epoch);
+          }
+          await decide(job, data.eventId, data.requests, epoch);
+          return;
         }
-        await decide(job, data.eventId, data.requests);
-        return;
+        case 'cancel':
+          await cancel(job, data, epoch);
+          return;
+        case 'recover':
+          await recover(job, data.eventId, new Date(), new Set(), epoch);
+          return;
       }
-      case 'cancel':
-        await cancel(job, data);
-        return;
-      case 'recover':
-        await recover(job, data.eventId, new Date(), new Set());
-        return;
+    } catch (err) {
+      if (!isStaleLeaseError(err)) throw err;
+      deps.logger.warn('lease on event taken over; handing the job back', { eventId: data.eventId, jobId: job.id, epoch });
+      deps.onFenced(data.eventId);
+      return handBack();
     }
   };
 }

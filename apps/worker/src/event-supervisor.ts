@@ -2,14 +2,18 @@ import { type Db, countUndecidedAccepted, listServableEventIds, pruneDecidedAcce
 import type { Logger } from '@booking/observability';
 import {
   type AdmissionGate,
+  type EventLeases,
+  type Lease,
   type RecoverJobData,
   type RedisClient,
   eventQueueName,
   eventsChannel,
   gateKeys,
+  janitorKey,
   recoverJobId,
 } from '@booking/queue';
 import { type Job, Queue, Worker } from 'bullmq';
+import { sql } from 'kysely';
 
 export interface SupervisorOptions {
   db: Db;
@@ -18,82 +22,299 @@ export interface SupervisorOptions {
   /** Connection dedicated to the events channel subscription. */
   subscriber: RedisClient;
   prefix: string;
+  workerId: string;
   logger: Logger;
   processor: (job: Job) => Promise<void>;
   gate: AdmissionGate;
+  leases: EventLeases;
+  /** At most this many events served at once: bounds the Redis connections of the process. */
   maxEvents: number;
   lockMs: number;
-  refreshMs: number;
-  /** Requests accepted just before a sale ends may still be queued: keep serving that long after. */
+  /** How often leases are renewed and work is looked for. */
+  tickMs?: number;
+  /** An event whose queue stays empty this long is let go. */
+  idleMs?: number;
+  /** While more events have work than all workers can serve, a busy event is handed on after this long. */
+  turnMs?: number;
+  /** How often one worker does the housekeeping (lost requests, missed ready marks). */
+  janitorMs?: number;
+  /** Requests accepted just before a sale ends may still be queued: keep looking that long after. */
   endedGraceMs: number;
-  /** How often to check that Redis still holds each event's gate (a missing one means lost state). */
-  healthCheckMs?: number;
-  /** How often to compare the journal of accepted requests with what the queue holds. */
-  journalCheckMs?: number;
 }
 
 interface Served {
+  eventId: string;
+  lease: Lease;
   queue: Queue;
   worker: Worker;
+  acquiredAt: number;
+  lastBusyAt: number;
+  busy: boolean;
+  /** Set while the event is being let go. */
+  leaving?: Promise<void>;
+  /** The lease was lost or fenced off: nothing more may be decided under it. */
+  revoked?: boolean;
 }
 
 /**
- * Keeps one BullMQ worker (concurrency 1) per event on sale, up to `maxEvents`. Events are found in
- * Postgres at start and every `refreshMs`, and at once when the API announces a new one.
+ * Decides which events this worker process serves. An event is served by one worker at a time: the
+ * holder of its lease (renewed every tick, fenced in Postgres by its epoch). Events with work are in
+ * a ready set the API adds to; each worker takes up to its fair share of them (ready events / live
+ * workers, at most `maxEvents`), lets go of events that fall idle, hands busy ones on in turns while
+ * demand exceeds capacity, and gives up its extra events when a new worker joins. Each served event has
+ * one BullMQ worker (concurrency 1), so Redis connections stay bounded by `maxEvents`.
  */
 export class EventSupervisor {
   private readonly served = new Map<string, Served>();
-  private readonly starting = new Map<string, Promise<void>>();
-  private timer: NodeJS.Timeout | undefined;
-  private healthTimer: NodeJS.Timeout | undefined;
-  private lastJournalCheck = 0;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private janitorTimer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private lastGateCheck = 0;
   private closing = false;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
+  private get tickMs(): number {
+    return this.opts.tickMs ?? 250;
+  }
+
   async start(): Promise<void> {
     const channel = eventsChannel(this.opts.prefix);
-    this.opts.subscriber.on('message', (ch: string, eventId: string) => {
-      if (ch === channel) void this.serve(eventId);
+    this.opts.subscriber.on('message', (ch: string) => {
+      if (ch === channel) void this.tick();
     });
     await this.opts.subscriber.subscribe(channel);
-    await this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.opts.refreshMs);
-    this.timer.unref();
-    this.healthTimer = setInterval(() => void this.checkHealth(), this.opts.healthCheckMs ?? 2_000);
-    this.healthTimer.unref();
+    await this.tick();
+    this.tickTimer = setInterval(() => void this.tick(), this.tickMs);
+    this.tickTimer.unref();
+    this.janitorTimer = setInterval(() => void this.janitor(), this.opts.janitorMs ?? 10_000);
+    this.janitorTimer.unref();
+    void this.janitor();
+  }
+
+  /** Ids of the events this process serves now. */
+  get eventIds(): string[] {
+    return [...this.served.keys()];
+  }
+
+  /** The fencing epoch of this worker's lease on the event, if it holds one. */
+  epochOf(eventId: string): number | undefined {
+    const s = this.served.get(eventId);
+    return s && !s.revoked ? s.lease.epoch : undefined;
+  }
+
+  /** Postgres refused our epoch: another worker has taken the event over. Let go at once. */
+  fenced(eventId: string): void {
+    const s = this.served.get(eventId);
+    if (s) void this.letGo(s, { force: true, why: 'fenced' });
+  }
+
+  /** Looks for work now (instead of at the next tick); resolves when done. */
+  async serve(eventId?: string): Promise<void> {
+    if (eventId) await this.opts.leases.markReady(eventId);
+    await this.tick();
+  }
+
+  /** One round: heartbeat, renew, let go of idle or surplus events, take ready ones. */
+  tick(): Promise<void> {
+    if (!this.ticking) {
+      this.ticking = this.round()
+        .catch((err: Error) => {
+          this.opts.logger.warn('worker round failed', { error: err.message });
+        })
+        .finally(() => {
+          this.ticking = undefined;
+        });
+    }
+    return this.ticking;
+  }
+
+  private async round(): Promise<void> {
+    if (this.closing) return;
+    const { leases, logger } = this.opts;
+    const now = Date.now();
+    const live = await leases.heartbeat(Math.max(3 * this.tickMs, 2_000), now);
+
+    const current = [...this.served.values()].filter((s) => !s.leaving);
+    const renewed = await Promise.all(current.map((s) => leases.renew(s.lease).catch(() => true)));
+    current.forEach((s, i) => {
+      if (!renewed[i]) {
+        logger.warn('lease on event lost', { eventId: s.eventId, epoch: s.lease.epoch });
+        void this.letGo(s, { force: true, why: 'lost' });
+      }
+    });
+
+    const ready = await leases.ready();
+    const target = Math.min(this.opts.maxEvents, Math.max(1, Math.ceil(ready.length / live)));
+    const crowded = ready.length > live * this.opts.maxEvents;
+    let holding = [...this.served.values()].filter((s) => !s.leaving);
+    for (const s of holding) {
+      if (!s.busy && now - s.lastBusyAt > (this.opts.idleMs ?? 2_000)) void this.retireIfEmpty(s);
+      else if (crowded && now - s.acquiredAt > (this.opts.turnMs ?? 5_000)) void this.letGo(s, { why: 'turn', requeue: true });
+    }
+    holding = [...this.served.values()].filter((s) => !s.leaving);
+    // More than a fair share (a worker joined, or demand fell): hand the newest on.
+    for (const s of holding.sort((a, b) => b.acquiredAt - a.acquiredAt).slice(0, Math.max(0, holding.length - target))) {
+      void this.letGo(s, { why: 'share' });
+    }
+
+    let count = [...this.served.values()].filter((s) => !s.leaving).length;
+    let attempts = 0;
+    for (const eventId of ready) {
+      if (count >= target || attempts >= 200 || this.closing) break;
+      if (this.served.has(eventId)) continue;
+      attempts++;
+      const lease = await leases.acquire(eventId);
+      if (!lease) continue;
+      if (await this.open(lease)) count++;
+      else await leases.release(lease).catch(() => {});
+    }
+
+    if (now - this.lastGateCheck >= 2_000) {
+      this.lastGateCheck = now;
+      await this.checkGates();
+    }
+  }
+
+  private async open(lease: Lease): Promise<boolean> {
+    const { eventId } = lease;
+    const name = eventQueueName(eventId);
+    const { connection, prefix, logger } = this.opts;
+    const queue = new Queue(name, { connection, prefix });
+    queue.on('error', () => {});
+    try {
+      // Belt and braces: one job at a time per event even if two workers ever served it together.
+      await queue.setGlobalConcurrency(1);
+    } catch (err) {
+      logger.warn('could not open event queue', { eventId, error: (err as Error).message });
+      await queue.close().catch(() => {});
+      return false;
+    }
+    const worker = new Worker(name, this.opts.processor, {
+      connection,
+      prefix,
+      concurrency: 1,
+      lockDuration: this.opts.lockMs,
+      stalledInterval: Math.max(500, Math.floor(this.opts.lockMs / 2)),
+      // A job whose worker died is handed to another however often that happens: it is never dropped.
+      maxStalledCount: Number.MAX_SAFE_INTEGER,
+      drainDelay: 5,
+    });
+    const now = Date.now();
+    const served: Served = { eventId, lease, queue, worker, acquiredAt: now, lastBusyAt: now, busy: false };
+    worker.on('active', () => {
+      served.busy = true;
+      served.lastBusyAt = Date.now();
+    });
+    const idle = () => {
+      served.busy = false;
+      served.lastBusyAt = Date.now();
+    };
+    worker.on('completed', idle);
+    worker.on('failed', (job, err) => {
+      idle();
+      logger.error('job failed', { eventId, jobId: job?.id, error: err.message });
+    });
+    worker.on('error', (err) => logger.warn('worker error', { eventId, error: err.message }));
+    this.served.set(eventId, served);
+    logger.info('serving event', { eventId, epoch: lease.epoch });
+    return true;
+  }
+
+  /** Lets an idle event go, unless work arrived meanwhile. */
+  private async retireIfEmpty(s: Served): Promise<void> {
+    if (s.leaving) return;
+    const { leases, connection, prefix } = this.opts;
+    // Unmark first, then look: a job added after the look is marked again by the API, which adds
+    // the mark only once its job is in the queue.
+    await leases.unmarkReady(s.eventId);
+    const keys = gateKeys(prefix, s.eventId);
+    const [waiting, active] = await Promise.all([connection.llen(keys.wait), connection.llen(keys.active)]);
+    if (waiting + active > 0 || s.busy) {
+      await leases.markReady(s.eventId);
+      s.lastBusyAt = Date.now();
+      return;
+    }
+    await this.letGo(s, { why: 'idle' });
   }
 
   /**
-   * Queues a recovery for each served event whose gate Redis no longer has (flushed or restarted
-   * without persistence), and, less often, for each event whose journal of accepted requests holds more
-   * old requests than its queue: Redis lost some. The recovery runs in the queue, in order.
+   * Stops serving an event: gracefully (the job in progress finishes) unless `force`, then gives the
+   * lease back. A forced stop leaves the job in progress to expire and be taken over.
    */
-  private async checkHealth(): Promise<void> {
-    if (this.closing) return;
-    const journalDue = Date.now() - this.lastJournalCheck >= (this.opts.journalCheckMs ?? 10_000);
-    if (journalDue) this.lastJournalCheck = Date.now();
+  private letGo(s: Served, how: { force?: boolean; requeue?: boolean; why: string }): Promise<void> {
+    if (how.why === 'lost' || how.why === 'fenced') s.revoked = true;
+    s.leaving ??= (async () => {
+      this.opts.logger.info('letting event go', { eventId: s.eventId, epoch: s.lease.epoch, why: how.why });
+      await s.worker.close(how.force ?? false).catch(() => {});
+      await s.queue.close().catch(() => {});
+      if (how.why !== 'lost' && how.why !== 'fenced') await this.opts.leases.release(s.lease).catch(() => {});
+      if (how.requeue) await this.opts.leases.requeue(s.eventId).catch(() => {});
+      if (this.served.get(s.eventId) === s) this.served.delete(s.eventId);
+    })();
+    return s.leaving;
+  }
+
+  /** Queues a recovery for each served event whose admission gate Redis no longer has. */
+  private async checkGates(): Promise<void> {
     await Promise.all(
-      [...this.served.entries()].map(async ([eventId, { queue }]) => {
-        try {
-          const keys = gateKeys(this.opts.prefix, eventId);
-          let lost = (await this.opts.connection.hexists(keys.gate, 'avail')) === 0;
-          if (!lost && journalDue) {
-            const before = new Date(Date.now() - 5_000);
-            let journalled = await countUndecidedAccepted(this.opts.db, eventId, before);
-            if (journalled > 0 && (await pruneDecidedAccepted(this.opts.db, eventId)) > 0) {
-              journalled = await countUndecidedAccepted(this.opts.db, eventId, before);
-            }
-            if (journalled > 0) lost = journalled > (await this.opts.gate.queuedRequestCount(eventId));
-          }
-          if (!lost) return;
-          const data: RecoverJobData = { kind: 'recover', eventId };
-          await queue.add('recover', data, { jobId: recoverJobId(eventId), removeOnComplete: true, removeOnFail: false });
-        } catch (err) {
-          this.opts.logger.warn('health check failed', { eventId, error: (err as Error).message });
-        }
-      }),
+      [...this.served.values()]
+        .filter((s) => !s.leaving)
+        .map(async (s) => {
+          const keys = gateKeys(this.opts.prefix, s.eventId);
+          if ((await this.opts.connection.hexists(keys.gate, 'avail')) === 1) return;
+          await this.queueRecovery(s.eventId, s.queue);
+        })
+        .map((p) => p.catch((err: Error) => this.opts.logger.warn('gate check failed', { error: err.message }))),
     );
+  }
+
+  private async queueRecovery(eventId: string, queue?: Queue): Promise<void> {
+    const data: RecoverJobData = { kind: 'recover', eventId };
+    const own = queue ?? new Queue(eventQueueName(eventId), { connection: this.opts.connection, prefix: this.opts.prefix });
+    try {
+      await own.add('recover', data, { jobId: recoverJobId(eventId), removeOnComplete: true, removeOnFail: false });
+    } finally {
+      if (!queue) await own.close().catch(() => {});
+    }
+    if (await this.opts.leases.markReady(eventId)) {
+      await this.opts.connection.publish(eventsChannel(this.opts.prefix), eventId);
+    }
+  }
+
+  /**
+   * Housekeeping by one worker at a time: recover requests Redis lost (the journal holds undecided
+   * requests that no queued job carries), and mark ready any event on sale with queued work but no
+   * mark (an API that died between adding a job and marking its event).
+   */
+  private async janitor(): Promise<void> {
+    if (this.closing) return;
+    const { connection, prefix, db, logger, workerId } = this.opts;
+    const every = this.opts.janitorMs ?? 10_000;
+    try {
+      const mine = await connection.set(janitorKey(prefix), workerId, 'PX', every, 'NX');
+      if (mine !== 'OK') return;
+      const before = new Date(Date.now() - 5_000);
+      const { rows } = await sql<{ event_id: string }>`
+        SELECT DISTINCT event_id FROM accepted_requests WHERE accepted_at < ${before} LIMIT 1000`.execute(db);
+      for (const { event_id: eventId } of rows) {
+        await pruneDecidedAccepted(db, eventId);
+        const journalled = await countUndecidedAccepted(db, eventId, before);
+        if (journalled > 0 && journalled > (await this.opts.gate.queuedRequestCount(eventId))) {
+          logger.warn('requests missing from the queue; recovering', { eventId, journalled });
+          await this.queueRecovery(eventId);
+        }
+      }
+      const ids = await listServableEventIds(db, new Date(), this.opts.endedGraceMs);
+      for (const eventId of ids) {
+        const keys = gateKeys(prefix, eventId);
+        if ((await connection.llen(keys.wait)) > 0 && (await this.opts.leases.markReady(eventId))) {
+          await connection.publish(eventsChannel(prefix), eventId);
+        }
+      }
+    } catch (err) {
+      logger.warn('housekeeping failed', { error: (err as Error).message });
+    }
   }
 
   /** Queue depth and seats left of each served event whose sale is on (for per-event gauges). */
@@ -117,79 +338,18 @@ export class EventSupervisor {
     );
   }
 
-  /** Ids of the events this process serves now. */
-  get eventIds(): string[] {
-    return [...this.served.keys()];
-  }
-
-  /** Re-reads the events on sale and serves any not yet served. */
-  async refresh(): Promise<void> {
-    if (this.closing) return;
-    try {
-      const ids = await listServableEventIds(this.opts.db, new Date(), this.opts.endedGraceMs);
-      await Promise.all(ids.map((id) => this.serve(id)));
-    } catch (err) {
-      this.opts.logger.warn('could not refresh the events to serve', { error: (err as Error).message });
-    }
-  }
-
-  /** Starts serving an event's queue (idempotent). */
-  async serve(eventId: string): Promise<void> {
-    if (this.closing || this.served.has(eventId)) return;
-    if (this.served.size + this.starting.size >= this.opts.maxEvents) return;
-    let pending = this.starting.get(eventId);
-    if (!pending) {
-      pending = this.open(eventId).finally(() => this.starting.delete(eventId));
-      this.starting.set(eventId, pending);
-    }
-    await pending;
-  }
-
-  private async open(eventId: string): Promise<void> {
-    const name = eventQueueName(eventId);
-    const { connection, prefix, logger } = this.opts;
-    const queue = new Queue(name, { connection, prefix });
-    try {
-      // One job at a time per event across every worker process.
-      await queue.setGlobalConcurrency(1);
-    } catch (err) {
-      logger.warn('could not open event queue; will retry', { eventId, error: (err as Error).message });
-      await queue.close().catch(() => {});
-      return;
-    }
-    const worker = new Worker(name, this.opts.processor, {
-      connection,
-      prefix,
-      concurrency: 1,
-      lockDuration: this.opts.lockMs,
-      stalledInterval: Math.max(500, Math.floor(this.opts.lockMs / 2)),
-      // A job whose worker died is handed to another however often that happens: it is never dropped.
-      maxStalledCount: Number.MAX_SAFE_INTEGER,
-      drainDelay: 5,
-    });
-    worker.on('error', (err) => logger.warn('worker error', { eventId, error: err.message }));
-    worker.on('failed', (job, err) => logger.error('job failed', { eventId, jobId: job?.id, error: err.message }));
-    if (this.closing) {
-      await Promise.allSettled([worker.close(true), queue.close()]);
-      return;
-    }
-    this.served.set(eventId, { queue, worker });
-    logger.debug('serving event', { eventId });
-  }
-
   /**
-   * Stops taking jobs and waits for the ones in progress up to `graceMs`; a job still running then is
-   * abandoned and will be taken over by another worker once its lock expires.
+   * Stops taking events and jobs, waits for the jobs in progress up to `graceMs` (a job still running
+   * then is abandoned and taken over once its lock expires), gives every lease back and leaves.
    */
   async close(graceMs: number, onGraceExpired: () => void): Promise<void> {
     this.closing = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.healthTimer) clearInterval(this.healthTimer);
-    await Promise.allSettled(this.starting.values());
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.janitorTimer) clearInterval(this.janitorTimer);
+    await this.ticking;
     const all = [...this.served.values()];
-    this.served.clear();
     let timer: NodeJS.Timeout | undefined;
-    const graceful = Promise.allSettled(all.map((s) => s.worker.close()));
+    const graceful = Promise.allSettled(all.map((s) => this.letGo(s, { why: 'shutdown' })));
     const expired = new Promise<'expired'>((resolve) => {
       timer = setTimeout(() => resolve('expired'), graceMs);
     });
@@ -198,6 +358,6 @@ export class EventSupervisor {
       await Promise.allSettled(all.map((s) => s.worker.close(true)));
     }
     clearTimeout(timer);
-    await Promise.allSettled(all.map((s) => s.queue.close()));
+    await this.opts.leases.leave().catch(() => {});
   }
 }

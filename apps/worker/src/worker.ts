@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
 import type { Db } from '@booking/db';
 import { MetricsRegistry, type Registry, eventGauges, poolMetrics, workerMetrics } from '@booking/observability';
 import type { Logger } from '@booking/observability';
-import { AdmissionGate, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
+
+import { AdmissionGate, EventLeases, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
 
 import { createBookingProcessor } from './booking.processor.ts';
 import { EventSupervisor } from './event-supervisor.ts';
@@ -13,8 +17,12 @@ export interface WorkerOptions {
   prefix: string;
   logger: Logger;
   maxEvents: number;
+  /** How long a worker's hold on a job, and on an event, lasts without renewal (ms). */
   lockMs: number;
+  /** How often one worker does the housekeeping (ms). */
   refreshMs: number;
+  /** How often leases are renewed and work is looked for (ms; default 250). */
+  tickMs?: number;
   /** How long shutdown waits for jobs in progress before handing them back (ms). */
   shutdownGraceMs?: number;
   /** Where metrics go (shared with the API in a single-process server); a private one by default. */
@@ -26,8 +34,10 @@ export interface WorkerOptions {
 export interface WorkerHandle {
   /** Ids of the events this worker serves now. */
   readonly eventIds: string[];
-  /** Serves an event now instead of at the next refresh. */
-  serve(eventId: string): Promise<void>;
+  /** This process's id in leases and heartbeats. */
+  readonly workerId: string;
+  /** Looks for work now instead of at the next tick (marking `eventId` as having work first). */
+  serve(eventId?: string): Promise<void>;
   /** Stops taking work, finishes or hands back what it holds, closes its Redis connections. */
   close(): Promise<void>;
 }
@@ -43,6 +53,9 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const pool = options.pool;
   if (pool) poolMetrics(registry, () => pool);
   const gate = new AdmissionGate(connection, options.prefix);
+  const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const leases = new EventLeases(connection, options.prefix, workerId, options.lockMs);
+  let supervisor: EventSupervisor | undefined;
   const processor = createBookingProcessor({
     db: options.db,
     logger: options.logger,
@@ -51,34 +64,41 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       metrics.gateRebuilds.inc({ reason }),
     ),
     signal: abort.signal,
+    epochOf: (eventId) => supervisor?.epochOf(eventId),
+    onFenced: (eventId) => supervisor?.fenced(eventId),
     publish: async (message) => {
       await connection.publish(channel, JSON.stringify(message));
     },
   });
-  const supervisor = new EventSupervisor({
+  const events = new EventSupervisor({
     db: options.db,
     connection,
     subscriber,
     prefix: options.prefix,
+    workerId,
     logger: options.logger,
     processor,
     gate,
+    leases,
     maxEvents: options.maxEvents,
     lockMs: options.lockMs,
-    refreshMs: options.refreshMs,
+    ...(options.tickMs ? { tickMs: options.tickMs } : {}),
+    janitorMs: options.refreshMs,
     endedGraceMs: 24 * 3600_000,
   });
-  await supervisor.start();
-  eventGauges(registry, () => supervisor.onSaleSnapshot());
-  options.logger.info('worker started', { events: supervisor.eventIds.length });
+  supervisor = events;
+  await events.start();
+  eventGauges(registry, () => events.onSaleSnapshot());
+  options.logger.info('worker started', { workerId, events: events.eventIds.length });
 
   return {
+    workerId,
     get eventIds() {
-      return supervisor.eventIds;
+      return events.eventIds;
     },
-    serve: (eventId) => supervisor.serve(eventId),
+    serve: (eventId) => events.serve(eventId),
     async close() {
-      await supervisor.close(options.shutdownGraceMs ?? 10_000, () => {
+      await events.close(options.shutdownGraceMs ?? 10_000, () => {
         options.logger.warn('shutdown grace expired; handing back jobs in progress');
         abort.abort();
       });

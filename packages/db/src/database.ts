@@ -11,6 +11,7 @@ export interface EventTable {
   sales_start_at: Date | null;
   sales_end_at: Date | null;
   created_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  lease_epoch: ColumnType<number, number | undefined, number>;
 }
 
 /** One row per decided booking request; a pending request lives only in its event's queue. */

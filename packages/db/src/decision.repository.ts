@@ -30,7 +30,12 @@ export type BatchRequest = Omit<BookingRequestInput, 'eventId'>;
  * Decides a batch of one event's requests in one transaction, in the order given (the
  * `decide_booking_batch` SQL function). Returns a decision for every request, by request id.
  */
-export async function decideBookingBatch(db: Db, eventId: string, requests: BatchRequest[]): Promise<Map<string, Decision>> {
+export async function decideBookingBatch(
+  db: Db,
+  eventId: string,
+  requests: BatchRequest[],
+  epoch?: number,
+): Promise<Map<string, Decision>> {
   const payload = requests.map((r) => ({
     id: r.requestId,
     userId: r.userId,
@@ -45,7 +50,7 @@ export async function decideBookingBatch(db: Db, eventId: string, requests: Batc
     booking_id: string | null;
     decided_at: Date;
     replayed: boolean;
-  }>`SELECT * FROM decide_booking_batch(${eventId}, ${JSON.stringify(payload)}::jsonb)`.execute(db);
+  }>`SELECT * FROM decide_booking_batch(${eventId}, ${JSON.stringify(payload)}::jsonb, ${epoch ?? null}::bigint)`.execute(db);
   const decisions = new Map<string, Decision>();
   for (const row of rows) {
     decisions.set(row.request_id, {
@@ -69,7 +74,7 @@ export async function decideBookingRequest(db: Db, input: BookingRequestInput): 
 }
 
 /** Cancels a booking and returns its seats once; undefined when no such booking exists. */
-export async function cancelBooking(db: Db, bookingId: string): Promise<BookingRow | undefined> {
-  const { rows } = await sql<BookingRow>`SELECT * FROM cancel_booking(${bookingId})`.execute(db);
+export async function cancelBooking(db: Db, bookingId: string, epoch?: number): Promise<BookingRow | undefined> {
+  const { rows } = await sql<BookingRow>`SELECT * FROM cancel_booking(${bookingId}, ${epoch ?? null}::bigint)`.execute(db);
   return rows[0];
 }

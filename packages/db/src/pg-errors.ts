@@ -10,7 +10,14 @@ export const PgErrorCode = {
   CANNOT_CONNECT_NOW: '57P03',
   QUERY_CANCELED: '57014',
   TOO_MANY_CONNECTIONS: '53300',
+  /** Raised by the decision functions when a worker's lease epoch is stale (it was fenced off). */
+  STALE_LEASE: 'BK409',
 } as const;
+
+/** Whether an error says the worker's lease on the event was taken over by another worker. */
+export function isStaleLeaseError(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === PgErrorCode.STALE_LEASE;
+}
 
 const TRANSIENT_CODES = new Set<string>([
   PgErrorCode.SERIALIZATION_FAILURE,

@@ -12,7 +12,7 @@ export function decisionsChannel(prefix: string): string {
   return `${prefix}:decisions`;
 }
 
-/** Pub/sub channel on which the API announces new events to the workers. */
+/** Pub/sub channel on which the API tells workers that an event has work (it just became ready). */
 export function eventsChannel(prefix: string): string {
   return `${prefix}:events`;
 }
@@ -55,4 +55,25 @@ export function gateKeys(prefix: string, eventId: string): GateKeys {
 /** Key of a stored idempotent answer: per event and key (hashed). */
 export function idempotencyKeyName(prefix: string, eventId: string, keyHash: string): string {
   return `${prefix}:${eventQueueName(eventId)}:idem:${keyHash}`;
+}
+
+/** Sorted set of events whose queue has work, scored by when they became ready (oldest first). */
+export function readyEventsKey(prefix: string): string {
+  return `${prefix}:ready`;
+}
+
+/** Sorted set of live worker processes, scored by their last heartbeat (ms). */
+export function workersKey(prefix: string): string {
+  return `${prefix}:workers`;
+}
+
+/** A worker's lease on an event (`workerId|epoch`) and the event's lease counter (the fencing epoch). */
+export function leaseKeys(prefix: string, eventId: string): { lease: string; epoch: string } {
+  const base = `${prefix}:${eventQueueName(eventId)}:`;
+  return { lease: `${base}lease`, epoch: `${base}epoch` };
+}
+
+/** Lock held by the one worker that runs the periodic housekeeping. */
+export function janitorKey(prefix: string): string {
+  return `${prefix}:janitor`;
 }

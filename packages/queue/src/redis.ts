@@ -86,9 +86,21 @@ export function isRedisUnavailableError(err: unknown): boolean {
     m.includes('ECONNREFUSED') ||
     m.includes('ECONNRESET') ||
     m.includes('None of startup nodes is available') ||
-    m.includes('Cluster is not ready') ||
+    // Redis Cluster: a master is down or unreachable, or the cluster is resharding / failing over.
+    // ioredis reports a command it could not place after `maxRedirections` tries (each a refused
+    // connection or a MOVED to the dead node) as "Too many Cluster redirections. Last error: ...".
+    m.includes('Too many Cluster redirections') ||
+    m.includes("Cluster isn't ready") ||
+    m.includes('Cluster is disconnected') ||
+    m.includes('Node is disconnected') ||
+    m.includes('Failed to refresh slots cache') ||
     m.includes('CLUSTERDOWN') ||
+    m.includes('TRYAGAIN') ||
+    m.includes('MASTERDOWN') ||
     m.includes('LOADING') ||
+    m.includes('ETIMEDOUT') ||
+    m.includes('EHOSTUNREACH') ||
+    m.includes('Socket timeout') ||
     err.name === 'MaxRetriesPerRequestError'
   );
 }

@@ -13,6 +13,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       sales_start_at timestamptz,
       sales_end_at timestamptz,
       created_at timestamptz NOT NULL DEFAULT now(),
+      -- Fencing token of the worker lease that last decided for the event (see decide_booking_batch).
+      lease_epoch bigint NOT NULL DEFAULT 0,
       CONSTRAINT events_available_in_range CHECK (available >= 0 AND available <= capacity),
       CONSTRAINT events_sales_window CHECK (sales_end_at IS NULL OR sales_start_at IS NULL OR sales_end_at > sales_start_at)
     )`.execute(db);
@@ -63,13 +65,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // original decision back and changes nothing. Decisions are made in a loop over plain variables,
   // then written with one statement per table.
   await sql`
-    CREATE FUNCTION decide_booking_batch(p_event_id text, p_requests jsonb)
+    CREATE FUNCTION decide_booking_batch(p_event_id text, p_requests jsonb, p_epoch bigint DEFAULT NULL)
     RETURNS TABLE (request_id text, status text, reason text, booking_id text, decided_at timestamptz, replayed boolean)
     LANGUAGE plpgsql AS $fn$
     #variable_conflict use_column
     DECLARE
       v_available integer;
       v_max integer;
+      v_epoch bigint;
       v_users jsonb := '{}';
       v_held integer;
       v_reason text;
@@ -87,10 +90,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       a_bookings text[] := '{}';
       a_times timestamptz[] := '{}';
     BEGIN
-      SELECT e.available, e.max_per_user INTO v_available, v_max
+      SELECT e.available, e.max_per_user, e.lease_epoch INTO v_available, v_max, v_epoch
         FROM events e WHERE e.id = p_event_id FOR UPDATE;
       IF NOT FOUND THEN
         RAISE EXCEPTION 'event % does not exist', p_event_id USING ERRCODE = 'foreign_key_violation';
+      END IF;
+      -- Fencing: a worker whose lease on the event has been taken over (it was paused, or cut off)
+      -- holds an older epoch and may decide nothing more.
+      IF p_epoch IS NOT NULL THEN
+        IF p_epoch < v_epoch THEN
+          RAISE EXCEPTION 'lease epoch % of event % is stale (now %)', p_epoch, p_event_id, v_epoch USING ERRCODE = 'BK409';
+        ELSIF p_epoch > v_epoch THEN
+          UPDATE events e SET lease_epoch = p_epoch WHERE e.id = p_event_id;
+        END IF;
       END IF;
 
       -- Arrays (not subqueries over the JSON) keep the lookups below on their indexes.
@@ -170,16 +182,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // Cancels a confirmed booking and returns its seats, once: a second cancel finds it cancelled and
   // changes nothing. Returns the booking as it is afterwards (no row when it does not exist).
   await sql`
-    CREATE FUNCTION cancel_booking(p_booking_id text)
+    CREATE FUNCTION cancel_booking(p_booking_id text, p_epoch bigint DEFAULT NULL)
     RETURNS SETOF bookings
     LANGUAGE plpgsql AS $fn$
     DECLARE
       v_event text;
       v_quantity integer;
+      v_epoch bigint;
     BEGIN
       SELECT b.event_id INTO v_event FROM bookings b WHERE b.id = p_booking_id;
       IF NOT FOUND THEN RETURN; END IF;
-      PERFORM 1 FROM events e WHERE e.id = v_event FOR UPDATE;
+      SELECT e.lease_epoch INTO v_epoch FROM events e WHERE e.id = v_event FOR UPDATE;
+      IF p_epoch IS NOT NULL THEN
+        IF p_epoch < v_epoch THEN
+          RAISE EXCEPTION 'lease epoch % of event % is stale (now %)', p_epoch, v_event, v_epoch USING ERRCODE = 'BK409';
+        ELSIF p_epoch > v_epoch THEN
+          UPDATE events e SET lease_epoch = p_epoch WHERE e.id = v_event;
+        END IF;
+      END IF;
       UPDATE bookings b SET status = 'cancelled', cancelled_at = clock_timestamp()
        WHERE b.id = p_booking_id AND b.status = 'confirmed'
       RETURNING b.quantity INTO v_quantity;
@@ -192,8 +212,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await sql`DROP FUNCTION cancel_booking(text)`.execute(db);
-  await sql`DROP FUNCTION decide_booking_batch(text, jsonb)`.execute(db);
+  await sql`DROP FUNCTION cancel_booking(text, bigint)`.execute(db);
+  await sql`DROP FUNCTION decide_booking_batch(text, jsonb, bigint)`.execute(db);
   await sql`DROP TABLE accepted_requests`.execute(db);
   await sql`DROP TABLE bookings`.execute(db);
   await sql`DROP TABLE booking_requests`.execute(db);

@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { decideBookingBatch, isStaleLeaseError } from '@booking/db';
+import { newBookingId } from '@booking/domain';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { awaitDecision, createEvent, submit } from './http.ts';
+import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
+import { type Stack, startStack } from './stack.ts';
+
+describe('event leases across worker processes', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+
+  async function fill(s: Stack, eventId: string, count: number, tag: string) {
+    const answers = await Promise.all(Array.from({ length: count }, (_, i) => submit(s.baseUrl, eventId, `${tag}-${i}`, 1)));
+    expect(answers.filter((a) => a.status !== 202).map((a) => a.status)).toEqual([]);
+    return answers.map((a) => a.body.requestId as string);
+  }
+
+  it('spreads events over the workers, none holding more than its share', async () => {
+    stack = await startStack({ workers: 3, admissionGate: false });
+    const s = stack;
+    const events = await Promise.all(Array.from({ length: 9 }, (_, i) => createEvent(s.baseUrl, { name: `e${i}`, capacity: 1000 })));
+    let most = 0;
+    const holders = new Set<string>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const w of s.workers) {
+          most = Math.max(most, w.eventIds.length);
+          if (w.eventIds.length > 0) holders.add(w.workerId);
+        }
+        await sleep(20);
+      }
+    })();
+    const ids = (await Promise.all(events.map((e, i) => fill(s, e.id, 150, `spread${i}`)))).flat();
+    const decisions = await Promise.all(ids.map((id) => awaitDecision(s.baseUrl, id)));
+    sampling = false;
+    await sampler;
+    expect(decisions.filter((d) => d.status !== 'confirmed')).toEqual([]);
+    expect(holders.size, 'workers that served something').toBeGreaterThanOrEqual(2);
+    // Fair share: ceil(9 ready events / 3 live workers); one more while a share is being handed on.
+    expect(most).toBeLessThanOrEqual(4);
+  });
+
+  it('hands an event over when its worker shuts down mid-sale, losing and doubling nothing', async () => {
+    stack = await startStack({ workers: 2, admissionGate: false });
+    const s = stack;
+    const event = await createEvent(s.baseUrl, { capacity: 300 });
+    const first = await fill(s, event.id, 200, 'before');
+    await Promise.all(s.workers.map((w) => w.serve()));
+    const holder = s.workers.find((w) => w.eventIds.includes(event.id));
+    expect(holder, 'one worker took the event').toBeDefined();
+    await holder!.close();
+    const second = await fill(s, event.id, 200, 'after');
+    const decisions = await Promise.all([...first, ...second].map((id) => awaitDecision(s.baseUrl, id)));
+    expect(decisions.filter((d) => d.status === 'pending')).toEqual([]);
+    await expectEventInvariants(s.db, event.id);
+    expect(await expectDecisionsJustified(s.db, event.id)).toBe(0);
+  });
+
+  it('refuses decisions made under an epoch older than the last one Postgres saw', async () => {
+    stack = await startStack({ workers: 0 });
+    const event = await createEvent(stack.baseUrl, { capacity: 10 });
+    const request = (id: string) => ({ requestId: `${event.id}.${id}`, userId: id, quantity: 1, acceptedAt: new Date().toISOString(), bookingId: newBookingId() });
+    await decideBookingBatch(stack.db, event.id, [request('aaaaaaaaaaaaaaaaaaaaaa')], 7);
+    const stale = await decideBookingBatch(stack.db, event.id, [request('bbbbbbbbbbbbbbbbbbbbbb')], 6).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isStaleLeaseError(stale)).toBe(true);
+    const rows = await stack.db.selectFrom('booking_requests').select('id').where('event_id', '=', event.id).execute();
+    expect(rows).toHaveLength(1);
+    const newer = await decideBookingBatch(stack.db, event.id, [request('cccccccccccccccccccccc')], 8);
+    expect([...newer.values()][0]?.status).toBe('confirmed');
+  });
+});
