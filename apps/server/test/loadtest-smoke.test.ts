@@ -1,0 +1,123 @@
+// Runs the Artillery load-test runner (`npm run loadtest -- predecessor --smoke`) against the real
+// service started as a child process, the way a user would: the scenario must pass its invariant
+// checks and the summary must report nothing oversold and nothing left pending. Artillery is not a
+// dependency: the runner fetches it with npx, so the first run on a machine downloads it (about a
+// minute); later runs take it from the npm cache.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+import { TEST_REDIS_URL, type TestDatabase, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ADMIN_API_KEY = 'loadtest-smoke-admin-key';
+const FIVE_MINUTES = 5 * 60_000;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+interface Finished {
+  code: number | null;
+  output: string;
+}
+
+/** Runs a command to its end, collecting stdout and stderr together. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Finished> {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+describe('npm run loadtest -- predecessor --smoke against the running service', () => {
+  let database: TestDatabase;
+  let prefix: string;
+  let server: ChildProcess;
+  let serverOutput = '';
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase(1);
+    prefix = uniquePrefix();
+    const port = await freePort();
+    baseUrl = `http://127.0.0.1:${port}`;
+    server = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        NODE_ENV: 'test',
+        PORT: String(port),
+        DATABASE_URL: database.url,
+        REDIS_URL: TEST_REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        ADMIN_API_KEY,
+        LOG_LEVEL: 'warn',
+        SHUTDOWN_GRACE_MS: '2000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stdout!.on('data', (d: Buffer) => (serverOutput += d.toString()));
+    server.stderr!.on('data', (d: Buffer) => (serverOutput += d.toString()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const ready = await fetch(`${baseUrl}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ready) break;
+      if (server.exitCode !== null || Date.now() > deadline) throw new Error(`the service did not become ready\n${serverOutput}`);
+      await sleep(200);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const exited = once(server, 'exit');
+      server.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000).then(() => server.kill('SIGKILL'))]);
+    }
+    await database?.drop();
+    if (prefix) await deleteKeys(prefix);
+  }, 60_000);
+
+  it(
+    'passes its invariant checks with nothing oversold and nothing pending',
+    async () => {
+      const started = Date.now();
+      const result = await run(
+        'npm',
+        ['run', 'loadtest', '--', 'predecessor', '--smoke'],
+        { ...process.env, TARGET: baseUrl, ADMIN_API_KEY, SMOKE: '' },
+        FIVE_MINUTES - 10_000,
+      );
+      const context = `${result.output}\n--- service\n${serverOutput}`;
+      expect(result.code, context).toBe(0);
+      expect(result.output, context).toMatch(/^oversold seats:\s+0$/m);
+      expect(result.output, context).toMatch(/^pending left:\s+0$/m);
+      expect(result.output, context).toMatch(/^result:\s+PASS/m);
+      // Every one of the smoke run's 5 seats went, so the event reads as sold out.
+      expect(result.output, context).toMatch(/^seats:\s+capacity 5, confirmed 5, available 0$/m);
+      console.log(`loadtest smoke run took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    },
+    FIVE_MINUTES,
+  );
+});

@@ -1,0 +1,165 @@
+// Artillery processor for the booking scenarios: one virtual user is one client doing the real flow,
+//   POST /v1/events/:eventId/bookings  ->  202 {requestId} | 409 SOLD_OUT | ...
+//   GET  /v1/booking-requests/:requestId?wait=N  (long-poll, repeated while pending)
+// Every outcome is counted as an Artillery metric (booking.*; the latency of each step is Artillery's
+// plugins.metrics-by-endpoint.response_time.submit / .poll) and written as one JSON line to a file
+// of its own per worker thread under LOADTEST_OUT_DIR, which loadtests/run.mjs reads afterwards to
+// check the invariants through the API.
+//
+// Environment (set by loadtests/run.mjs):
+//   LOADTEST_EVENTS   JSON array of event ids; each virtual user picks one at random
+//   LOADTEST_OUT_DIR  directory for the outcome files (optional: without it nothing is written)
+//   LOADTEST_RUN_ID   prefix of the generated user ids
+// Scenario variables (config.variables): maxQuantity (seats per request, 1..maxQuantity, default 1),
+// pollWait (seconds per long-poll, default 10), maxPolls (long-polls before giving up, default 12).
+'use strict';
+
+const { randomUUID } = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { threadId } = require('node:worker_threads');
+
+const EVENTS = parseEvents(process.env.LOADTEST_EVENTS);
+const RUN_ID = process.env.LOADTEST_RUN_ID || 'lt';
+
+function parseEvents(raw) {
+  if (!raw) throw new Error('LOADTEST_EVENTS is not set: run the scenarios through loadtests/run.mjs');
+  const ids = JSON.parse(raw);
+  if (!Array.isArray(ids) || ids.length === 0) throw new Error('LOADTEST_EVENTS must be a non-empty JSON array');
+  return ids;
+}
+
+let outFd = null;
+function record(entry) {
+  const dir = process.env.LOADTEST_OUT_DIR;
+  if (!dir) return;
+  if (outFd === null) {
+    outFd = fs.openSync(path.join(dir, `outcomes-${process.pid}-${threadId}-${randomUUID().slice(0, 8)}.jsonl`), 'a');
+  }
+  fs.writeSync(outFd, `${JSON.stringify(entry)}\n`);
+}
+
+function intVar(vars, name, fallback) {
+  const n = Number(vars[name]);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+function parseBody(body) {
+  if (body && typeof body === 'object') return body;
+  try {
+    return JSON.parse(body);
+  } catch {
+    return {};
+  }
+}
+
+/** Flow step: picks the event, a fresh user and the quantity for this virtual user. */
+function pickBooking(context, events, done) {
+  const vars = context.vars;
+  vars.eventId = EVENTS[Math.floor(Math.random() * EVENTS.length)];
+  vars.userId = `${RUN_ID}-${randomUUID()}`;
+  vars.quantity = 1 + Math.floor(Math.random() * intVar(vars, 'maxQuantity', 1));
+  vars.pollWait = intVar(vars, 'pollWait', 10);
+  vars.polls = 0;
+  vars.requestId = '';
+  vars.decided = false;
+  return done();
+}
+
+/** beforeRequest of the submission: the JSON body and an idempotency key, as a real client sends. */
+function setBookingBody(requestParams, context, events, done) {
+  requestParams.json = { userId: context.vars.userId, quantity: context.vars.quantity };
+  requestParams.headers = { ...requestParams.headers, 'idempotency-key': randomUUID() };
+  context.vars.submittedAt = Date.now();
+  context.vars.stage = 'submit';
+  return done();
+}
+
+/** afterResponse of the submission: 202 starts the long-poll, anything else is a final answer. */
+function recordSubmission(requestParams, response, context, events, done) {
+  const vars = context.vars;
+  const body = parseBody(response.body);
+  const status = response.statusCode;
+  const base = { t: 'submit', eventId: vars.eventId, userId: vars.userId, quantity: vars.quantity, status };
+  if (status === 202 && typeof body.requestId === 'string') {
+    vars.requestId = body.requestId;
+    events.emit('counter', 'booking.accepted', 1);
+    record({ ...base, requestId: body.requestId });
+  } else {
+    const code = typeof body.code === 'string' ? body.code : `HTTP_${status}`;
+    events.emit('counter', status === 409 && code === 'SOLD_OUT' ? 'booking.sold_out_at_once' : `booking.refused.${code}`, 1);
+    record({ ...base, code });
+  }
+  return done();
+}
+
+/** ifTrue of the long-poll: only an accepted, undecided request is polled. */
+function awaitingDecision(vars) {
+  return Boolean(vars.requestId) && !vars.decided;
+}
+
+function beforePoll(requestParams, context, events, done) {
+  context.vars.polls += 1;
+  context.vars.stage = 'poll';
+  return done();
+}
+
+/** afterResponse of a long-poll: records the decision once the request is no longer pending. */
+function recordPoll(requestParams, response, context, events, done) {
+  const vars = context.vars;
+  const body = parseBody(response.body);
+  if (response.statusCode !== 200) {
+    events.emit('counter', `booking.poll_failed.${response.statusCode}`, 1);
+    record({ t: 'poll_failed', requestId: vars.requestId, status: response.statusCode, code: body.code });
+    vars.decided = true; // nothing more to learn here; run.mjs follows the request up
+    return done();
+  }
+  if (body.status === 'pending') return done();
+  vars.decided = true;
+  events.emit('histogram', 'booking.decision_ms', Date.now() - vars.submittedAt);
+  if (body.status === 'confirmed') events.emit('counter', 'booking.confirmed', 1);
+  else events.emit('counter', `booking.rejected.${body.reason || 'UNKNOWN'}`, 1);
+  record({
+    t: 'decided',
+    requestId: vars.requestId,
+    eventId: body.eventId,
+    quantity: body.quantity,
+    status: body.status,
+    reason: body.reason,
+    bookingId: body.bookingId,
+  });
+  return done();
+}
+
+/** whileTrue of the long-poll loop: poll again while pending, up to maxPolls times. */
+function keepPolling(context, next) {
+  const vars = context.vars;
+  const more = awaitingDecision(vars) && vars.polls < intVar(vars, 'maxPolls', 12);
+  if (!more && awaitingDecision(vars)) record({ t: 'gave_up', requestId: vars.requestId });
+  return next(more);
+}
+
+/** onError (no answer at all: timeout, connection reset...): recorded so the summary can show it. */
+function recordError(error, requestParams, context, events, done) {
+  const vars = context.vars;
+  record({
+    t: 'error',
+    stage: vars.stage,
+    eventId: vars.eventId,
+    quantity: vars.quantity,
+    requestId: vars.requestId || undefined,
+    error: error && (error.code || error.message),
+  });
+  return done();
+}
+
+module.exports = {
+  pickBooking,
+  setBookingBody,
+  recordSubmission,
+  awaitingDecision,
+  beforePoll,
+  recordPoll,
+  keepPolling,
+  recordError,
+};
