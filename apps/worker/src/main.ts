@@ -22,6 +22,7 @@ const worker = await startWorker({
   maxEvents: env.WORKER_CONCURRENCY_EVENTS,
   lockMs: env.WORKER_LOCK_MS,
   refreshMs: env.EVENT_REFRESH_MS,
+  shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   registry,
   pool,
 });

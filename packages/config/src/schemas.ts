@@ -82,7 +82,9 @@ const workerFields = z.object({
 /** Environment of an API-only process. */
 export const apiEnv = commonEnv.extend(apiFields.shape).superRefine(requireAdminKeyInProduction, { when: () => true });
 /** Environment of a worker-only process (it serves /metrics and /healthz on METRICS_PORT). */
-export const workerEnv = commonEnv.extend(workerFields.shape).extend({ METRICS_PORT: port.default(9464) });
+export const workerEnv = commonEnv
+  .extend(workerFields.shape)
+  .extend({ METRICS_PORT: port.default(9464), SHUTDOWN_GRACE_MS: apiFields.shape.SHUTDOWN_GRACE_MS });
 /** Environment of the single-process server (API and worker). */
 export const serverEnv = commonEnv
   .extend(apiFields.shape)
