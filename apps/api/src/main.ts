@@ -1,8 +1,9 @@
 // API role: `npm run start:api`.
 import { apiEnv, loadEnvOrExit, resolveAdminKey } from '@booking/config';
-import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
+import { openDatabase, stopOnSignals } from '@booking/lifecycle';
 import { MetricsRegistry, collectProcessMetrics, createLogger } from '@booking/observability';
 
+import { apiOptionsFromEnv } from './options.ts';
 import { startApi } from './server.ts';
 
 const env = loadEnvOrExit(apiEnv, process.env);
@@ -10,36 +11,13 @@ const logger = createLogger({ level: env.LOG_LEVEL, service: 'booking-api' });
 const admin = resolveAdminKey(env.ADMIN_API_KEY);
 if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
 
-await ensureDatabase(env.DATABASE_URL);
-const { db, pool } = createDb({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-api' });
-await migrateToLatest(db);
+const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-api' });
 const registry = new MetricsRegistry();
 collectProcessMetrics(registry);
 
-const api = await startApi({
-  db,
-  redis: { url: env.REDIS_URL, cluster: env.REDIS_CLUSTER },
-  prefix: env.QUEUE_PREFIX,
-  logger,
-  adminKey: admin.key,
-  port: env.PORT,
-  bodyLimitBytes: env.BODY_LIMIT_BYTES,
-  shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
-  registry,
-  pool,
-  idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
-  rateLimit: { points: env.RATE_LIMIT_POINTS, windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS },
-  admissionGate: env.ADMISSION_GATE,
-});
+const api = await startApi(apiOptionsFromEnv(env, { db, pool, logger, registry, adminKey: admin.key }));
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info('shutting down', { signal });
+stopOnSignals(logger, async () => {
   await api.close();
   await db.destroy();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+});

@@ -1,1 +1,2 @@
 export * from './worker.ts';
+export * from './options.ts';
