@@ -5,26 +5,17 @@
 // minute); later runs take it from the npm cache.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 import { TEST_REDIS_URL, type TestDatabase, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { freePort } from './processes.ts';
+
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ADMIN_API_KEY = 'loadtest-smoke-admin-key';
 const FIVE_MINUTES = 5 * 60_000;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 interface Finished {
   code: number | null;

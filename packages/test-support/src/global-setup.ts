@@ -1,22 +1,12 @@
 // Vitest global setup: one migrated template database per run; every test file copies it. Names
 // are unique per run so that concurrent runs on one server do not disturb each other.
 import { createDb, migrateToLatest } from '@booking/db';
-import pg from 'pg';
 
+import { withAdmin as admin } from './database.ts';
 import { TEST_DATABASE_PREFIX, databaseUrl, newTestDatabaseName } from './env.ts';
 
 /** Databases of runs older than this were left by a killed run. */
 const STALE_AFTER_SECONDS = 6 * 3600;
-
-async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 export default async function setup(): Promise<() => Promise<void>> {
   const template = newTestDatabaseName('tpl');
