@@ -45,11 +45,18 @@ export function submit(baseUrl: string, eventId: string, userId: string, quantit
   });
 }
 
-/** Long-polls a request until it is decided (or `maxSeconds` pass). */
+/**
+ * Long-polls a request until it is decided (or `maxSeconds` pass), like a well-behaved client: a 503
+ * (a dependency briefly unavailable, as on a loaded machine) is retried after its Retry-After.
+ */
 export async function awaitDecision(baseUrl: string, requestId: string, maxSeconds = 30): Promise<any> {
   const deadline = Date.now() + maxSeconds * 1000;
   for (;;) {
     const res = await request(baseUrl, 'GET', `/v1/booking-requests/${requestId}?wait=10`);
+    if (res.status === 503 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get('retry-after') ?? 1)));
+      continue;
+    }
     if (res.status !== 200) throw new Error(`poll failed: ${res.status} ${JSON.stringify(res.body)}`);
     if (res.body.status !== 'pending' || Date.now() > deadline) return res.body;
   }

@@ -246,7 +246,21 @@ export class EventSupervisor {
     if (how.why === 'lost' || how.why === 'fenced') s.revoked = true;
     s.leaving ??= (async () => {
       this.opts.logger.info('letting event go', { eventId: s.eventId, epoch: s.lease.epoch, why: how.why });
-      await s.worker.close(how.force ?? false).catch(() => {});
+      // A graceful close waits for the job in progress; should it hang (a connection that never
+      // answers), force it after twice the lock time: the job is then taken over like a dead worker's.
+      let timer: NodeJS.Timeout | undefined;
+      const closed = s.worker.close(how.force ?? false).then(
+        () => true,
+        () => true,
+      );
+      const timedOut = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), 2 * this.opts.lockMs);
+      });
+      if (!(await Promise.race([closed, timedOut]))) {
+        this.opts.logger.warn('event worker did not close in time; forcing', { eventId: s.eventId });
+        await s.worker.close(true).catch(() => {});
+      }
+      clearTimeout(timer);
       await s.queue.close().catch(() => {});
       if (how.why !== 'lost' && how.why !== 'fenced') await this.opts.leases.release(s.lease).catch(() => {});
       if (how.requeue) await this.opts.leases.requeue(s.eventId).catch(() => {});
