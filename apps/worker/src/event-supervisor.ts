@@ -1,4 +1,4 @@
-import { type Db, countUndecidedAccepted, listServableEventIds, pruneDecidedAccepted } from '@booking/db';
+import { type Db, countUndecidedAccepted, pruneDecidedAccepted } from '@booking/db';
 import type { Logger } from '@booking/observability';
 import {
   type AdmissionGate,
@@ -38,8 +38,6 @@ export interface SupervisorOptions {
   turnMs?: number;
   /** How often one worker does the housekeeping (lost requests, missed ready marks). */
   janitorMs?: number;
-  /** Requests accepted just before a sale ends may still be queued: keep looking that long after. */
-  endedGraceMs: number;
 }
 
 interface Served {
@@ -71,6 +69,8 @@ export class EventSupervisor {
   private ticking: Promise<void> | undefined;
   private lastGateCheck = 0;
   private closing = false;
+  /** Events another worker holds, not worth asking for again before their lease could lapse. */
+  private readonly heldElsewhere = new Map<string, number>();
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -148,8 +148,11 @@ export class EventSupervisor {
     const target = Math.min(this.opts.maxEvents, Math.max(1, Math.ceil(ready.length / live)));
     const crowded = ready.length > live * this.opts.maxEvents;
     let holding = [...this.served.values()].filter((s) => !s.leaving);
+    // Events with work wait for a worker: let an emptied event go at once instead of after idleMs.
+    const othersWait = ready.length > live * holding.length;
+    const idleMs = othersWait ? Math.min(200, this.opts.idleMs ?? 2_000) : (this.opts.idleMs ?? 2_000);
     for (const s of holding) {
-      if (!s.busy && now - s.lastBusyAt > (this.opts.idleMs ?? 2_000)) void this.retireIfEmpty(s);
+      if (!s.busy && now - s.lastBusyAt > idleMs) void this.retireIfEmpty(s);
       else if (crowded && now - s.acquiredAt > (this.opts.turnMs ?? 5_000)) void this.letGo(s, { why: 'turn', requeue: true });
     }
     holding = [...this.served.values()].filter((s) => !s.leaving);
@@ -158,17 +161,30 @@ export class EventSupervisor {
       void this.letGo(s, { why: 'share' });
     }
 
-    let count = [...this.served.values()].filter((s) => !s.leaving).length;
-    let attempts = 0;
+    let room = target - [...this.served.values()].filter((s) => !s.leaving).length;
+    const candidates: string[] = [];
     for (const eventId of ready) {
-      if (count >= target || attempts >= 200 || this.closing) break;
-      if (this.served.has(eventId)) continue;
-      attempts++;
-      const lease = await leases.acquire(eventId);
-      if (!lease) continue;
-      if (await this.open(lease)) count++;
-      else await leases.release(lease).catch(() => {});
+      if (candidates.length >= room) break;
+      if (this.served.has(eventId) || (this.heldElsewhere.get(eventId) ?? 0) > now) continue;
+      candidates.push(eventId);
     }
+    // Ask for the candidates' leases and open the ones won, a few at a time.
+    for (let i = 0; i < candidates.length && room > 0 && !this.closing; i += 16) {
+      const won = await Promise.all(
+        candidates.slice(i, i + 16).map(async (eventId) => {
+          const answer = await leases.acquire(eventId);
+          if ('heldForMs' in answer) {
+            this.heldElsewhere.set(eventId, now + Math.min(answer.heldForMs, this.opts.lockMs));
+            return false;
+          }
+          if (await this.open(answer.lease)) return true;
+          await leases.release(answer.lease).catch(() => {});
+          return false;
+        }),
+      );
+      room -= won.filter(Boolean).length;
+    }
+    for (const [eventId, until] of this.heldElsewhere) if (until <= now) this.heldElsewhere.delete(eventId);
 
     if (now - this.lastGateCheck >= 2_000) {
       this.lastGateCheck = now;
@@ -297,8 +313,8 @@ export class EventSupervisor {
   }
 
   /**
-   * Housekeeping by one worker at a time: recover requests Redis lost (the journal holds undecided
-   * requests that no queued job carries), and mark ready any event on sale with queued work but no
+   * Housekeeping by one worker at a time, driven by the journal's old undecided requests: recover
+   * those no queued job carries (Redis lost them), and mark ready an event whose queued work has no
    * mark (an API that died between adding a job and marking its event).
    */
   private async janitor(): Promise<void> {
@@ -314,15 +330,14 @@ export class EventSupervisor {
       for (const { event_id: eventId } of rows) {
         await pruneDecidedAccepted(db, eventId);
         const journalled = await countUndecidedAccepted(db, eventId, before);
-        if (journalled > 0 && journalled > (await this.opts.gate.queuedRequestCount(eventId))) {
+        if (journalled === 0) continue;
+        if (journalled > (await this.opts.gate.queuedRequestCount(eventId))) {
           logger.warn('requests missing from the queue; recovering', { eventId, journalled });
           await this.queueRecovery(eventId);
-        }
-      }
-      const ids = await listServableEventIds(db, new Date(), this.opts.endedGraceMs);
-      for (const eventId of ids) {
-        const keys = gateKeys(prefix, eventId);
-        if ((await connection.llen(keys.wait)) > 0 && (await this.opts.leases.markReady(eventId))) {
+        } else if (await this.opts.leases.markReady(eventId)) {
+          // Queued work older than a few seconds and no ready mark: the API that queued it died
+          // before marking the event.
+          logger.warn('event had queued work but no ready mark', { eventId });
           await connection.publish(eventsChannel(prefix), eventId);
         }
       }

@@ -84,7 +84,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     lockMs: options.lockMs,
     ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     janitorMs: options.refreshMs,
-    endedGraceMs: 24 * 3600_000,
   });
   supervisor = events;
   await events.start();

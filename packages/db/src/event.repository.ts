@@ -37,21 +37,6 @@ export async function findEventById(db: Db, id: string): Promise<EventRow | unde
   return db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/**
- * Ids of events a worker should serve: sales not ended, or ended within `graceMs` (requests accepted
- * just before the end may still be queued).
- */
-export async function listServableEventIds(db: Db, now: Date, graceMs: number): Promise<string[]> {
-  const cutoff = new Date(now.getTime() - graceMs);
-  const rows = await db
-    .selectFrom('events')
-    .select('id')
-    .where((eb) => eb.or([eb('sales_end_at', 'is', null), eb('sales_end_at', '>', cutoff)]))
-    .orderBy('created_at')
-    .execute();
-  return rows.map((r) => r.id);
-}
-
 /** The public shape of an event row. */
 export function toEventView(row: EventRow): EventView {
   return {

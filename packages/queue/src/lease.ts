@@ -6,9 +6,11 @@ import type { RedisClient } from './redis.ts';
 // refuses an epoch older than the last one it saw, so a worker that lost its lease (paused, cut off)
 // cannot decide anything more even if it does not know it yet.
 
-/** KEYS: lease, epoch. ARGV: workerId, ttlMs. Returns the new epoch, or 0 when someone holds the lease. */
+/** KEYS: lease, epoch. ARGV: workerId, ttlMs. Returns the new epoch, or minus the milliseconds the
+ * current holder's lease has left. */
 const ACQUIRE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local left = redis.call('PTTL', KEYS[1])
+if left ~= -2 then return -math.max(left, 1) end
 local epoch = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. epoch, 'PX', tonumber(ARGV[2]))
 return epoch
@@ -69,11 +71,12 @@ export class EventLeases {
     this.redis = redis as RedisClient & LeaseCommands;
   }
 
-  /** Takes the event's lease if nobody holds it. */
-  async acquire(eventId: string): Promise<Lease | undefined> {
+  /** Takes the event's lease if nobody holds it; otherwise says how long the holder's lease has left. */
+  async acquire(eventId: string): Promise<{ lease: Lease } | { heldForMs: number }> {
     const k = leaseKeys(this.prefix, eventId);
     const epoch = Number(await this.redis.bookingLeaseAcquire(k.lease, k.epoch, this.workerId, this.ttlMs));
-    return epoch > 0 ? { eventId, epoch, value: `${this.workerId}|${epoch}` } : undefined;
+    if (epoch > 0) return { lease: { eventId, epoch, value: `${this.workerId}|${epoch}` } };
+    return { heldForMs: -epoch };
   }
 
   /** Extends a lease; false when it is no longer ours. */
