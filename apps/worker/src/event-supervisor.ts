@@ -135,7 +135,8 @@ export class EventSupervisor {
     const now = Date.now();
     const live = await leases.heartbeat(Math.max(3 * this.tickMs, 2_000), now);
 
-    const current = [...this.served.values()].filter((s) => !s.leaving);
+    // Leases of events being let go are renewed too, until their last job is done and they are given back.
+    const current = [...this.served.values()].filter((s) => !s.revoked);
     const renewed = await Promise.all(current.map((s) => leases.renew(s.lease).catch(() => true)));
     current.forEach((s, i) => {
       if (!renewed[i]) {
@@ -233,7 +234,7 @@ export class EventSupervisor {
     });
     worker.on('error', (err) => logger.warn('worker error', { eventId, error: err.message }));
     this.served.set(eventId, served);
-    logger.info('serving event', { eventId, epoch: lease.epoch });
+    logger.debug('serving event', { eventId, epoch: lease.epoch });
     return true;
   }
 
@@ -260,8 +261,10 @@ export class EventSupervisor {
    */
   private letGo(s: Served, how: { force?: boolean; requeue?: boolean; why: string }): Promise<void> {
     if (how.why === 'lost' || how.why === 'fenced') s.revoked = true;
+    // Already being let go gracefully, and now it must be at once: stop waiting for the job.
+    if (s.leaving && how.force) void s.worker.close(true).catch(() => {});
     s.leaving ??= (async () => {
-      this.opts.logger.info('letting event go', { eventId: s.eventId, epoch: s.lease.epoch, why: how.why });
+      this.opts.logger.debug('letting event go', { eventId: s.eventId, epoch: s.lease.epoch, why: how.why });
       // A graceful close waits for the job in progress; should it hang (a connection that never
       // answers), force it after twice the lock time: the job is then taken over like a dead worker's.
       let timer: NodeJS.Timeout | undefined;
