@@ -13,28 +13,29 @@
 // REDIS_URL / REDIS_CLUSTER, DATABASE_POOL_SIZE, RATE_LIMIT_*, WORKER_* and EVENT_REFRESH_MS like the
 // server does; BENCH_LOG_LEVEL shows the service's logs. Exits 1 when a seat is oversold, a request
 // is left undecided or an answer is neither 202 nor 409 SOLD_OUT.
-import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 
-import { type ApiHandle, startApi } from '@booking/api';
 import { type ServerEnv, parseEnv, serverEnv } from '@booking/config';
-import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
-import { createLogger } from '@booking/observability';
-import { createRedis } from '@booking/queue';
-import { type WorkerHandle, startWorker } from '@booking/worker';
-import pg from 'pg';
+import type { RedisSettings } from '@booking/queue';
 
+import {
+  type BenchDatabase,
+  createBenchDatabase,
+  flushStatistics,
+  transactionsOf,
+  untilDisconnected,
+  withClient,
+} from './lib/database.ts';
+import { benchPrefix, deletePrefix } from './lib/redis.ts';
+import { startStack } from './lib/stack.ts';
+import { ms, percentile } from './lib/stats.ts';
 import type { ClientPlan, ClientResult } from './admission.client.ts';
 
-const ADMIN_KEY = `bench-${randomBytes(12).toString('hex')}`;
-/** PG15+ flushes a backend's statistics at most once a second: wait this long before reading them. */
-const STATS_FLUSH_MS = 1_500;
 const LONG_POLL_SECONDS = 30;
 
 interface Options {
@@ -63,35 +64,11 @@ function options(): Options {
   return { users, seats, smoke, out: values.out ?? (smoke ? undefined : defaultOut) };
 }
 
-/** Nearest-rank percentile of `values` (ms), or undefined when there are none. */
-function percentile(values: number[], p: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
 interface Result extends ClientResult {
   gate: boolean;
   users: number;
   oversold: number;
   transactions: number;
-}
-
-/** Commits + rollbacks of `database` as the statistics collector has them now. */
-async function transactionsOf(adminUrl: string, database: string): Promise<number> {
-  // A fresh connection, to the maintenance database so that this read is not counted itself.
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query('SELECT pg_stat_clear_snapshot()');
-    const { rows } = await client.query<{ n: string }>(
-      'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = $1',
-      [database],
-    );
-    return Number(rows[0]?.n ?? 0);
-  } finally {
-    await client.end();
-  }
 }
 
 /** Runs the users in a worker thread (see admission.client.ts); `beforeGo` runs once its connections are open. */
@@ -121,107 +98,56 @@ async function runClients(plan: ClientPlan, beforeGo: () => Promise<void>): Prom
 }
 
 interface Environment {
-  dbName: string;
-  adminUrl: string;
-  databaseUrl: string;
-  redis: { url: string; cluster: boolean };
+  db: BenchDatabase;
+  redis: RedisSettings;
   prefix: string;
   env: ServerEnv;
 }
 
 /** Starts an API and a worker, runs the sale once, stops them. */
 async function scenario(e: Environment, gate: boolean, o: Options): Promise<Result> {
-  const logLevel = process.env.BENCH_LOG_LEVEL;
-  const logger = createLogger({ level: logLevel ?? 'error', service: 'bench', silent: !logLevel });
-  const { db } = createDb({ url: e.databaseUrl, poolSize: e.env.DATABASE_POOL_SIZE, applicationName: 'booking-bench' });
-  let worker: WorkerHandle | undefined;
-  let api: ApiHandle | undefined;
+  const stack = await startStack({ databaseUrl: e.db.databaseUrl, redis: e.redis, prefix: e.prefix, env: e.env, admissionGate: gate });
   let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await api?.close();
-    await worker?.close();
-    await db.destroy();
-  };
   try {
-    worker = await startWorker({
-      db,
-      redis: e.redis,
-      prefix: e.prefix,
-      logger,
-      maxEvents: e.env.WORKER_CONCURRENCY_EVENTS,
-      lockMs: e.env.WORKER_LOCK_MS,
-      refreshMs: e.env.EVENT_REFRESH_MS,
-      shutdownGraceMs: e.env.SHUTDOWN_GRACE_MS,
-    });
-    api = await startApi({
-      db,
-      redis: e.redis,
-      prefix: e.prefix,
-      logger,
-      adminKey: ADMIN_KEY,
-      port: 0,
-      host: '127.0.0.1',
-      admissionGate: gate,
-      idempotencyTtlSeconds: e.env.IDEMPOTENCY_TTL_SECONDS,
-      rateLimit: { points: e.env.RATE_LIMIT_POINTS, windowSeconds: e.env.RATE_LIMIT_WINDOW_SECONDS },
-    });
-    const baseUrl = `http://127.0.0.1:${api.port}`;
-
-    const createEvent = async (name: string, capacity: number): Promise<string> => {
-      const created = await fetch(`${baseUrl}/v1/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
-        body: JSON.stringify({ name, capacity }),
-      });
-      if (created.status !== 201) throw new Error(`event creation failed: ${created.status} ${await created.text()}`);
-      // Workers take an event when its first job arrives (they lease events with work).
-      return ((await created.json()) as { id: string }).id;
-    };
-    const warmupEventId = await createEvent('bench warm-up', o.seats);
-    const eventId = await createEvent(`bench gate ${gate ? 'on' : 'off'}`, o.seats);
+    const warmupEventId = await stack.createEvent('bench warm-up', o.seats);
+    const eventId = await stack.createEvent(`bench gate ${gate ? 'on' : 'off'}`, o.seats);
 
     let before = 0;
     const clients = await runClients(
-      { baseUrl, eventId, warmupEventId, users: o.users, longPollSeconds: LONG_POLL_SECONDS },
+      { baseUrl: stack.baseUrl, eventId, warmupEventId, users: o.users, longPollSeconds: LONG_POLL_SECONDS },
       async () => {
-        await sleep(STATS_FLUSH_MS);
-        before = await transactionsOf(e.adminUrl, e.dbName);
+        await flushStatistics([stack.pool]);
+        before = await transactionsOf(e.db.adminUrl, e.db.dbName);
       },
     );
     const result: Result = { ...clients, gate, users: o.users, oversold: 0, transactions: 0 };
 
-    // Closing the pools ends their backends, which flushes their statistics; then wait out the delay.
-    await stop();
-    await sleep(STATS_FLUSH_MS);
-    result.transactions = (await transactionsOf(e.adminUrl, e.dbName)) - before;
+    // Closing the pool ends its backends, which flush their statistics as they exit.
+    await stack.stop();
+    stopped = true;
+    await untilDisconnected(e.db.adminUrl, e.db.dbName);
+    result.transactions = (await transactionsOf(e.db.adminUrl, e.db.dbName)) - before;
 
-    const { rows } = await checkDb(e.databaseUrl, eventId);
+    const rows = await checkDb(e.db.databaseUrl, eventId);
     result.oversold = Math.max(0, rows.sold - o.seats);
     if (rows.available < 0 || rows.available !== o.seats - rows.sold) result.unexpected.push(`available=${rows.available} sold=${rows.sold}`);
     return result;
   } finally {
-    await stop().catch(() => {});
+    if (!stopped) await stack.stop().catch(() => {});
   }
 }
 
-async function checkDb(url: string, eventId: string): Promise<{ rows: { sold: number; available: number } }> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+async function checkDb(url: string, eventId: string): Promise<{ sold: number; available: number }> {
+  return withClient(url, async (client) => {
     const { rows } = await client.query<{ sold: number; available: number }>(
       `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = $1 AND status = 'confirmed') AS sold,
               (SELECT available FROM events WHERE id = $1) AS available`,
       [eventId],
     );
-    return { rows: rows[0]! };
-  } finally {
-    await client.end();
-  }
+    return rows[0]!;
+  });
 }
 
-const ms = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(1));
 const ratio = (on: number | undefined, off: number | undefined) =>
   on === undefined || off === undefined || off === 0 ? '—' : `${(on / off).toFixed(3)}×`;
 
@@ -258,64 +184,21 @@ function table(on: Result, off: Result): string {
   ].join('\n');
 }
 
-async function deletePrefix(redis: Environment['redis'], prefix: string): Promise<void> {
-  const client = createRedis(redis, 'command', 'booking-bench-cleanup');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await client.quit().catch(() => {});
-  }
-}
-
 async function main(): Promise<number> {
   const o = options();
   const env = parseEnv(serverEnv, process.env);
-  const dbName = `booking_bench_${randomBytes(6).toString('hex')}`;
-  const target = new URL(env.DATABASE_URL);
-  target.pathname = `/${dbName}`;
-  const admin = new URL(env.DATABASE_URL);
-  admin.pathname = '/postgres';
-  const e: Environment = {
-    dbName,
-    adminUrl: admin.toString(),
-    databaseUrl: target.toString(),
-    redis: { url: env.REDIS_URL, cluster: env.REDIS_CLUSTER },
-    prefix: `bench-${randomBytes(5).toString('hex')}`,
-    env,
-  };
-
-  const drop = async () => {
-    const client = new pg.Client({ connectionString: e.adminUrl });
-    await client.connect();
-    try {
-      await client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
-  };
+  const db = await createBenchDatabase(env.DATABASE_URL);
+  const e: Environment = { db, redis: { url: env.REDIS_URL, cluster: env.REDIS_CLUSTER }, prefix: benchPrefix(), env };
   let interrupted = false;
   process.once('SIGINT', () => {
     interrupted = true;
-    void Promise.allSettled([drop(), deletePrefix(e.redis, e.prefix)]).then(() => process.exit(130));
+    void Promise.allSettled([db.drop(), deletePrefix(e.redis, e.prefix)]).then(() => process.exit(130));
   });
 
   process.stdout.write(
-    `admission bench: ${o.users} users for ${o.seats} seats${o.smoke ? ' (smoke)' : ''}; database ${dbName}, prefix ${e.prefix}\n`,
+    `admission bench: ${o.users} users for ${o.seats} seats${o.smoke ? ' (smoke)' : ''}; database ${db.dbName}, prefix ${e.prefix}\n`,
   );
   try {
-    await ensureDatabase(e.databaseUrl);
-    const { db } = createDb({ url: e.databaseUrl, poolSize: 1, applicationName: 'booking-bench-migrate' });
-    try {
-      await migrateToLatest(db);
-    } finally {
-      await db.destroy();
-    }
-
     const on = await scenario(e, true, o);
     process.stdout.write(`gate on:  done in ${ms(on.wallMs)} ms\n`);
     const off = await scenario(e, false, o);
@@ -350,7 +233,7 @@ async function main(): Promise<number> {
     const failed = [on, off].some((r) => r.oversold > 0 || r.undecided > 0 || r.unexpected.length > 0);
     return failed ? 1 : 0;
   } finally {
-    if (!interrupted) await Promise.allSettled([drop(), deletePrefix(e.redis, e.prefix)]);
+    if (!interrupted) await Promise.allSettled([db.drop(), deletePrefix(e.redis, e.prefix)]);
   }
 }
 

@@ -1,0 +1,24 @@
+// Redis housekeeping for the benchmarks: each run works under a key prefix of its own.
+import { randomBytes } from 'node:crypto';
+
+import { type RedisSettings, createRedis } from '@booking/queue';
+
+/** A fresh key prefix, `bench-<random>`. */
+export function benchPrefix(): string {
+  return `bench-${randomBytes(5).toString('hex')}`;
+}
+
+/** Deletes every key under `prefix:`. */
+export async function deletePrefix(redis: RedisSettings, prefix: string): Promise<void> {
+  const client = createRedis(redis, 'command', 'booking-bench-cleanup');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await client.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await client.quit().catch(() => {});
+  }
+}

@@ -1,0 +1,117 @@
+// The real service, in this process: `startApi` + `startWorker` on one pg pool, as `npm start` wires them.
+import { randomBytes } from 'node:crypto';
+
+import { type ApiHandle, startApi } from '@booking/api';
+import type { ServerEnv } from '@booking/config';
+import { createDb } from '@booking/db';
+import { MetricsRegistry, createLogger } from '@booking/observability';
+import type { RedisSettings } from '@booking/queue';
+import { type WorkerHandle, startWorker } from '@booking/worker';
+import type pg from 'pg';
+
+export interface StackOptions {
+  databaseUrl: string;
+  redis: RedisSettings;
+  prefix: string;
+  /** Sizes, limits and timings as the server reads them from its environment. */
+  env: ServerEnv;
+  /** The admission gate (`409 SOLD_OUT` at the door); on by default, as in production. */
+  admissionGate?: boolean;
+}
+
+export interface Stack {
+  baseUrl: string;
+  adminKey: string;
+  /** The pg pool shared by the API and the worker. */
+  pool: pg.Pool;
+  /** Creates an event through the admin API; returns its id. */
+  createEvent(name: string, capacity: number): Promise<string>;
+  /** Worker transactions deciding requests, and the requests they decided, so far (group commit). */
+  decisionStats(): Promise<{ transactions: number; decisions: number }>;
+  /** Stops the API, then the worker, then closes the pool (idempotent). */
+  stop(): Promise<void>;
+}
+
+/** Starts a worker and an API (on a free loopback port) in this process. */
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const logLevel = process.env.BENCH_LOG_LEVEL;
+  const logger = createLogger({ level: logLevel ?? 'error', service: 'bench', silent: !logLevel });
+  const adminKey = `bench-${randomBytes(12).toString('hex')}`;
+  const { db, pool } = createDb({ url: o.databaseUrl, poolSize: o.env.DATABASE_POOL_SIZE, applicationName: 'booking-bench' });
+  // One registry for both roles, as in `npm start`.
+  const registry = new MetricsRegistry();
+  let worker: WorkerHandle | undefined;
+  let api: ApiHandle | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await api?.close();
+      await worker?.close();
+      await db.destroy();
+    })());
+  try {
+    worker = await startWorker({
+      db,
+      redis: o.redis,
+      prefix: o.prefix,
+      logger,
+      maxEvents: o.env.WORKER_CONCURRENCY_EVENTS,
+      lockMs: o.env.WORKER_LOCK_MS,
+      refreshMs: o.env.EVENT_REFRESH_MS,
+      shutdownGraceMs: o.env.SHUTDOWN_GRACE_MS,
+      registry,
+      pool,
+    });
+    api = await startApi({
+      db,
+      redis: o.redis,
+      prefix: o.prefix,
+      logger,
+      adminKey,
+      port: 0,
+      host: '127.0.0.1',
+      admissionGate: o.admissionGate ?? true,
+      idempotencyTtlSeconds: o.env.IDEMPOTENCY_TTL_SECONDS,
+      rateLimit: { points: o.env.RATE_LIMIT_POINTS, windowSeconds: o.env.RATE_LIMIT_WINDOW_SECONDS },
+      registry,
+      pool,
+    });
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+  const baseUrl = `http://127.0.0.1:${api.port}`;
+  const w = worker;
+  return {
+    baseUrl,
+    adminKey,
+    pool,
+    stop,
+    async decisionStats() {
+      const text = await registry.metrics();
+      const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+      return {
+        transactions: value('booking_decisions_per_transaction_count'),
+        decisions: value('booking_decisions_per_transaction_sum'),
+      };
+    },
+    async createEvent(name, capacity) {
+      const eventId = await createEventOver(baseUrl, adminKey, name, capacity);
+      // The API announces the event to the workers; nudge ours directly as well, so it is ready (or,
+      // where workers take an event when its first job arrives, looks at it now).
+      await w.serve(eventId);
+      return eventId;
+    },
+  };
+}
+
+/** `POST /v1/events` with the admin key; returns the new event's id. */
+export async function createEventOver(baseUrl: string, adminKey: string, name: string, capacity: number): Promise<string> {
+  const created = await fetch(`${baseUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+    body: JSON.stringify({ name, capacity }),
+  });
+  if (created.status !== 201) throw new Error(`event creation failed: ${created.status} ${await created.text()}`);
+  return ((await created.json()) as { id: string }).id;
+}
