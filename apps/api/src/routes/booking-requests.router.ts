@@ -5,6 +5,9 @@ import { type Response, Router } from 'express';
 import type { ApiDeps } from '../deps.ts';
 import { parseOrThrow } from '../middleware/validate.ts';
 
+/** Longest a long-poll waits for a message before reading the request's record again. */
+const RECHECK_EVERY_MS = 5_000;
+
 /** `GET /v1/booking-requests/:requestId?wait=SECONDS`: status, with long-poll until decided. */
 export function bookingRequestsRouter(deps: ApiDeps): Router {
   const router = Router();
@@ -27,14 +30,21 @@ export function bookingRequestsRouter(deps: ApiDeps): Router {
 
   /** Decided, pending, or unknown (undefined) right now. */
   async function current(eventId: string, requestId: string): Promise<BookingRequestView | undefined> {
+    // The gate's record first (one Redis read, no query for a request still in the queue); it is
+    // removed only after the decision is committed, so when it is gone Postgres has the decision.
+    let pending: BookingRequestView | undefined;
+    try {
+      pending = await pendingView(eventId, requestId);
+    } catch (err) {
+      // Redis unavailable: a decided request can still be answered from Postgres.
+      const decided = await findDecidedRequest(deps.db, requestId);
+      if (decided) return decided;
+      throw err;
+    }
+    if (pending) return pending;
     const decided = await findDecidedRequest(deps.db, requestId);
     if (decided) return decided;
-    const pending = await pendingView(eventId, requestId);
-    if (pending) return pending;
-    // Decided and removed from the queue between the two reads, or lost by Redis and waiting in the
-    // journal for a worker to recover it.
-    const decidedSince = await findDecidedRequest(deps.db, requestId);
-    if (decidedSince) return decidedSince;
+    // Lost by Redis and waiting in the journal for a worker to recover it.
     const journalled = await findAcceptedRequest(deps.db, requestId);
     if (!journalled || journalled.eventId !== eventId) return undefined;
     return {
@@ -65,7 +75,9 @@ export function bookingRequestsRouter(deps: ApiDeps): Router {
     const closed = onClientGone(res);
     for (;;) {
       // Subscribe first, then read the durable record, so a decision made in between is not missed.
-      const waiter = deps.hub.register(requestId, Math.max(0, deadline - Date.now()));
+      // Waits are cut into segments after which the record is read again: a message lost on the
+      // way (a subscription dropped and restored unnoticed) costs a client at most one segment.
+      const waiter = deps.hub.register(requestId, Math.max(0, Math.min(deadline - Date.now(), RECHECK_EVERY_MS)));
       let view: BookingRequestView | undefined;
       try {
         view = await current(eventId, requestId);
@@ -92,11 +104,11 @@ export function bookingRequestsRouter(deps: ApiDeps): Router {
         res.json(decided);
         return;
       }
-      if (outcome.kind === 'timeout' || Date.now() >= deadline) {
+      if (Date.now() >= deadline) {
         res.json((await current(eventId, requestId)) ?? view);
         return;
       }
-      // 'recheck': the subscription was interrupted; read again and keep waiting.
+      // The end of a segment, or 'recheck' (the subscription was interrupted): read again, keep waiting.
     }
   });
 
