@@ -34,6 +34,10 @@ async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
   }
 }
 
+/** How long a request may wait for company when its event's previous job was added under LINGER_AFTER_ADD_MS ago. */
+const LINGER_MS = 2;
+const LINGER_AFTER_ADD_MS = 20;
+
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -50,6 +54,9 @@ class EventBatcher {
   private gathering: BookingRequestData[] = [];
   private waiters: Waiter[] = [];
   private adding = false;
+  private lingering = false;
+  /** When the previous job of this event was added (ms, monotonic). */
+  private lastAddedAt = -Infinity;
 
   constructor(
     private readonly eventId: string,
@@ -61,7 +68,18 @@ class EventBatcher {
     return new Promise<void>((resolve, reject) => {
       this.gathering.push(request);
       this.waiters.push({ resolve, reject });
-      if (!this.adding) this.flush();
+      if (this.adding || this.lingering) return;
+      // Traffic is flowing (a job was added a moment ago): linger a little so the next job carries
+      // more than one request; an isolated request goes at once.
+      if (performance.now() - this.lastAddedAt < LINGER_AFTER_ADD_MS) {
+        this.lingering = true;
+        setTimeout(() => {
+          this.lingering = false;
+          if (!this.adding) this.flush();
+        }, LINGER_MS);
+        return;
+      }
+      this.flush();
     });
   }
 
@@ -74,6 +92,7 @@ class EventBatcher {
     bounded(this.queue().add('book', data, { removeOnComplete: true, removeOnFail: false }), 'enqueueing')
       .then(
         () => {
+          this.lastAddedAt = performance.now();
           this.onQueued(this.eventId);
           waiters.forEach((w) => w.resolve());
         },
