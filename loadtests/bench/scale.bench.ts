@@ -86,7 +86,6 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     ADMIN_API_KEY: ADMIN,
     RATE_LIMIT_POINTS: '1000000',
-    WORKER_LOCK_MS: '3000',
     DATABASE_POOL_SIZE: '5',
   };
   const apiPort = await freePort();

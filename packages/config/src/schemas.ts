@@ -76,7 +76,7 @@ const workerFields = z.object({
   /** Events one worker process serves at once (one Redis connection each): bounds its connections. */
   WORKER_CONCURRENCY_EVENTS: z.coerce.number().int().min(1).max(10_000).default(200),
   /** How long a worker's hold on a job lasts without renewal; a dead worker's job is recovered after it. */
-  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(3_000),
+  WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(2_000),
   /** How often one of the workers does the housekeeping (lost requests, missed ready marks). */
   EVENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
 });
