@@ -1,11 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
-import { type PrivatePostgres, type TestDatabase, startPrivatePostgres } from '@booking/test-support';
+import {
+  type PrivatePostgres,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  deleteKeys,
+  startPrivatePostgres,
+  uniquePrefix,
+} from '@booking/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent, submit } from './http.ts';
 import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
+import { type Deployment, startDeployment } from './processes.ts';
+import { saleWithDisruption } from './sale.ts';
 import { type Stack, startStack } from './stack.ts';
 
 // PostgreSQL goes away for a few seconds in the middle of a sale: submissions for a known event keep
@@ -61,5 +70,39 @@ describe('PostgreSQL restarted mid-sale', () => {
       .where('r.id', 'is', null)
       .execute();
     expect(undecided, 'every journalled request was decided').toEqual([]);
+  });
+});
+
+// The same, as deployed: one API and three worker processes; PostgreSQL is stopped for two seconds
+// between the second and third waves of a sale.
+describe('PostgreSQL restarted mid-sale under one API and three worker processes', () => {
+  let server: PrivatePostgres;
+  let database: TestDatabase;
+  let deployment: Deployment;
+  const prefix = uniquePrefix();
+
+  beforeAll(async () => {
+    server = await startPrivatePostgres();
+    const url = server.url('booking');
+    await ensureDatabase(url);
+    const { db, pool } = createDb({ url, poolSize: 5 });
+    await migrateToLatest(db);
+    database = { name: 'booking', url, db, pool, drop: () => db.destroy() };
+    deployment = await startDeployment({ databaseUrl: url, redisUrl: TEST_REDIS_URL, prefix, workers: 3 });
+  });
+  afterAll(async () => {
+    await deployment?.kill();
+    await database?.drop();
+    server?.destroy();
+    await deleteKeys(prefix);
+  });
+
+  it('decides every accepted request exactly once, oversells nothing', async () => {
+    const { left } = await saleWithDisruption(deployment.baseUrl, database.db, 300, 600, async () => {
+      await server.stop();
+      await sleep(2_000);
+      await server.start();
+    });
+    expect(left).toBe(0);
   });
 });

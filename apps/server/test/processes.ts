@@ -78,3 +78,53 @@ export async function until(run: Running, check: () => Promise<boolean> | boolea
     await sleep(100);
   }
 }
+
+/** One API and `workers` worker processes of one deployment, started as `npm run start:*` would. */
+export interface Deployment {
+  baseUrl: string;
+  api: Running;
+  workers: Running[];
+  /** Kills every process (resuming paused ones first) and waits for them to exit. */
+  kill(): Promise<void>;
+}
+
+export const DEPLOYMENT_ADMIN_KEY = 'deployment-admin-key-0123456789';
+
+export async function startDeployment(options: {
+  databaseUrl: string;
+  redisUrl: string;
+  prefix: string;
+  workers: number;
+}): Promise<Deployment> {
+  const env = {
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: options.redisUrl,
+    QUEUE_PREFIX: options.prefix,
+    LOG_LEVEL: 'warn',
+    ADMIN_API_KEY: DEPLOYMENT_ADMIN_KEY,
+    RATE_LIMIT_POINTS: '1000',
+  };
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const api = start(ENTRY_POINTS.api, { ...env, PORT: String(port) });
+  // Workers log at info so that their start can be seen.
+  const workers = Array.from({ length: options.workers }, () =>
+    start(ENTRY_POINTS.worker, { ...env, METRICS_PORT: '0', LOG_LEVEL: 'info' }),
+  );
+  const all = [api, ...workers];
+  const kill = async () => {
+    for (const p of all) {
+      p.child.kill('SIGCONT');
+      p.child.kill('SIGKILL');
+    }
+    await Promise.all(all.map((p) => p.exited));
+  };
+  try {
+    await until(api, async () => (await fetch(`${baseUrl}/healthz`)).ok, 30_000, 'API up');
+    for (const w of workers) await until(w, () => w.output().includes('worker started'), 30_000, 'worker up');
+  } catch (err) {
+    await kill();
+    throw err;
+  }
+  return { baseUrl, api, workers, kill };
+}
