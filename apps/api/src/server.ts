@@ -1,8 +1,16 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 
-import type { Db } from '@booking/db';
-import { type Logger, MetricsRegistry, type Registry, apiMetrics, gaugeFrom, poolMetrics } from '@booking/observability';
+import { type Db, listEventsOnSale } from '@booking/db';
+import {
+  type Logger,
+  MetricsRegistry,
+  type Registry,
+  apiMetrics,
+  eventGauges,
+  gaugeFrom,
+  poolMetrics,
+} from '@booking/observability';
 import {
   AdmissionGate,
   DecisionHub,
@@ -20,6 +28,9 @@ import { QueueBoard } from './queue-board.ts';
 import { QueueRegistry } from './queue-registry.ts';
 import { createUserRateLimiter } from './rate-limit.ts';
 import { type RedisBreaker, createRedisBreaker } from './redis-breaker.ts';
+
+/** Per-event gauges cover at most this many events on sale (the newest): bounded label sets. */
+const EVENT_GAUGES_MAX = 500;
 
 export interface ApiOptions {
   db: Db;
@@ -100,6 +111,12 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   gaugeFrom(registry, 'booking_journal_backlog', 'Accepted requests not yet written to the journal', () => journal.backlog);
   const pool = options.pool;
   if (pool) poolMetrics(registry, () => pool);
+  eventGauges(registry, async () => {
+    const onSale = await listEventsOnSale(options.db, new Date(), EVENT_GAUGES_MAX);
+    return Promise.all(
+      onSale.map(async (e) => ({ eventId: e.id, seatsAvailable: e.available, queueDepth: await gate.pendingCount(e.id) })),
+    );
+  });
 
   const app = createApp({
     db: options.db,

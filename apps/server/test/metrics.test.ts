@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 
+import { collectProcessMetrics } from '@booking/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent, submit } from './http.ts';
@@ -14,6 +15,8 @@ describe('/metrics after a sell-out', () => {
 
   beforeAll(async () => {
     stack = await startStack();
+    // As in the real processes, so promtool checks the whole output.
+    collectProcessMetrics(stack.registry);
     const event = await createEvent(stack.baseUrl, { capacity: 5, maxPerUser: 2 });
     eventId = event.id;
     const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => submit(stack.baseUrl, event.id, `u${i}`, 1)));

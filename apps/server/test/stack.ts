@@ -33,6 +33,8 @@ export interface Stack {
   db: Db;
   database: TestDatabase;
   prefix: string;
+  /** The metrics registry the API and the workers share. */
+  registry: MetricsRegistry;
   api: ApiHandle;
   workers: WorkerHandle[];
   startWorker(): Promise<WorkerHandle>;
@@ -87,6 +89,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     db: database.db,
     database,
     prefix,
+    registry,
     api,
     workers,
     startWorker: addWorker,

@@ -349,27 +349,6 @@ export class EventSupervisor {
     }
   }
 
-  /** Queue depth and seats left of each served event whose sale is on (for per-event gauges). */
-  async onSaleSnapshot(): Promise<Array<{ eventId: string; queueDepth: number; seatsAvailable: number }>> {
-    const ids = [...this.served.keys()];
-    if (ids.length === 0) return [];
-    const now = new Date();
-    const rows = await this.opts.db
-      .selectFrom('events')
-      .select(['id', 'available'])
-      .where('id', 'in', ids)
-      .where((eb) => eb.or([eb('sales_end_at', 'is', null), eb('sales_end_at', '>', now)]))
-      .where((eb) => eb.or([eb('sales_start_at', 'is', null), eb('sales_start_at', '<=', now)]))
-      .execute();
-    return Promise.all(
-      rows.map(async (r) => {
-        const keys = gateKeys(this.opts.prefix, r.id);
-        const [waiting, active] = await Promise.all([this.opts.connection.llen(keys.wait), this.opts.connection.llen(keys.active)]);
-        return { eventId: r.id, queueDepth: waiting + active, seatsAvailable: r.available };
-      }),
-    );
-  }
-
   /**
    * Stops taking events and jobs, waits for the jobs in progress up to `graceMs` (a job still running
    * then is abandoned and taken over once its lock expires), gives every lease back and leaves.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import type { Db } from '@booking/db';
-import { MetricsRegistry, type Registry, eventGauges, poolMetrics, workerMetrics } from '@booking/observability';
+import { MetricsRegistry, type Registry, poolMetrics, workerMetrics } from '@booking/observability';
 import type { Logger } from '@booking/observability';
 
 import { AdmissionGate, EventLeases, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
@@ -87,7 +87,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   });
   supervisor = events;
   await events.start();
-  eventGauges(registry, () => events.onSaleSnapshot());
   options.logger.info('worker started', { workerId, events: events.eventIds.length });
 
   return {

@@ -75,3 +75,15 @@ export async function loadGateSnapshot(
   }
   return { available: event.available, maxPerUser: event.max_per_user, confirmedByUser };
 }
+
+/** Events whose sale is on now (newest first, at most `limit`) with their seats left. */
+export async function listEventsOnSale(db: Db, now: Date, limit: number): Promise<Array<{ id: string; available: number }>> {
+  return db
+    .selectFrom('events')
+    .select(['id', 'available'])
+    .where((eb) => eb.or([eb('sales_end_at', 'is', null), eb('sales_end_at', '>', now)]))
+    .where((eb) => eb.or([eb('sales_start_at', 'is', null), eb('sales_start_at', '<=', now)]))
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
+}

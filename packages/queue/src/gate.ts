@@ -216,4 +216,9 @@ export class AdmissionGate {
   async seatsReturned(eventId: string, bookingId: string): Promise<boolean> {
     return (await this.redis.sismember(this.keys(eventId).returned, bookingId)) === 1;
   }
+
+  /** Requests queued and not yet decided for the event (the gate's pending records). */
+  async pendingCount(eventId: string): Promise<number> {
+    return this.redis.hlen(this.keys(eventId).pending);
+  }
 }
