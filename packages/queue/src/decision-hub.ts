@@ -2,7 +2,12 @@ import type { RedisClient } from './redis.ts';
 import { type DecisionMessage, messageEntries } from './jobs.ts';
 
 /** Why a wait ended without a message: time ran out, or the subscription was interrupted. */
-export type WaitOutcome = { kind: 'message'; message: DecisionMessage } | { kind: 'timeout' } | { kind: 'recheck' };
+export type WaitOutcome =
+  | { kind: 'message'; message: DecisionMessage }
+  | { kind: 'timeout' }
+  | { kind: 'recheck' }
+  /** The process is shutting down: answer with what is known now. */
+  | { kind: 'closing' };
 
 interface Waiter {
   resolve: (outcome: WaitOutcome) => void;
@@ -17,6 +22,7 @@ interface Waiter {
 export class DecisionHub {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private subscribedOnce = false;
+  private closing = false;
 
   constructor(
     private readonly subscriber: RedisClient,
@@ -54,6 +60,7 @@ export class DecisionHub {
    * `timeoutMs`, on a reconnect, or when `cancel` is called (as a timeout).
    */
   register(key: string, timeoutMs: number): { result: Promise<WaitOutcome>; cancel: () => void } {
+    if (this.closing) return { result: Promise.resolve({ kind: 'closing' }), cancel: () => {} };
     let waiter!: Waiter;
     const result = new Promise<WaitOutcome>((resolve) => {
       waiter = {
@@ -70,9 +77,10 @@ export class DecisionHub {
     return { result, cancel: () => this.remove(key, waiter, { kind: 'timeout' }) };
   }
 
-  /** Ends every wait (as a timeout), for shutdown. */
+  /** Ends every wait, now and from now on, for shutdown. */
   releaseAll(): void {
-    this.settleAll({ kind: 'timeout' });
+    this.closing = true;
+    this.settleAll({ kind: 'closing' });
   }
 
   private remove(key: string, waiter: Waiter, outcome: WaitOutcome): void {

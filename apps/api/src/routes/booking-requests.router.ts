@@ -104,7 +104,7 @@ export function bookingRequestsRouter(deps: ApiDeps): Router {
         res.json(decided);
         return;
       }
-      if (Date.now() >= deadline) {
+      if (outcome.kind === 'closing' || Date.now() >= deadline) {
         res.json((await current(eventId, requestId)) ?? view);
         return;
       }

@@ -88,7 +88,7 @@ export function bookingsRouter(deps: ApiDeps): Router {
         return;
       }
       const left = deadline - Date.now();
-      if (left <= 0) break;
+      if (left <= 0 || outcome.kind === 'closing') break;
       waiter = deps.hub.register(jobId, left);
     }
     throw new AppError('UNAVAILABLE', 'the cancellation is queued but not applied yet; repeat the call', {
