@@ -49,3 +49,12 @@ export async function expectDecisionsJustified(db: Db, eventId: string): Promise
   expect(problems, 'every decision matches the seats left when it was made').toEqual([]);
   return left;
 }
+
+/**
+ * For a sale without cancellations: seats left only ever go down, so a SOLD_OUT (at the door or by a
+ * worker) for a quantity the event still has at the end was false. `soldOut` lists the quantities
+ * of every SOLD_OUT answer.
+ */
+export function expectNoFalseSoldOut(left: number, soldOut: number[]): void {
+  expect(soldOut.filter((q) => q <= left), `SOLD_OUT answers although ${left} seats are still left`).toEqual([]);
+}

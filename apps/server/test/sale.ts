@@ -4,13 +4,14 @@ import type { Db } from '@booking/db';
 import { expect } from 'vitest';
 
 import { awaitDecision, request } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
+import { expectDecisionsJustified, expectEventInvariants, expectNoFalseSoldOut } from './invariants.ts';
 import { DEPLOYMENT_ADMIN_KEY } from './processes.ts';
 
 /**
  * Runs a sale against a deployment in four waves of submissions (1 or 2 seats each), calling
  * `disrupt` after the second, then waits for every accepted request and checks that each was decided
- * exactly once, nothing was oversold and every SOLD_OUT was justified. Returns the seats left.
+ * exactly once, nothing was oversold and every SOLD_OUT was justified. Returns the seats left (0 or 1:
+ * with 1 left, every later request that came for 2 was rightly turned away).
  */
 export async function saleWithDisruption(
   baseUrl: string,
@@ -25,11 +26,15 @@ export async function saleWithDisruption(
   });
   expect(created.status).toBe(201);
   const eventId = created.body.id as string;
+  const quantityOf = (i: number) => 1 + (i % 2);
   const fire = (from: number, count: number) =>
     Promise.all(
-      Array.from({ length: count }, (_, i) =>
-        request(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId: `u${from + i}`, quantity: 1 + ((from + i) % 2) } }),
-      ),
+      Array.from({ length: count }, async (_, i) => ({
+        quantity: quantityOf(from + i),
+        ...(await request(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
+          json: { userId: `u${from + i}`, quantity: quantityOf(from + i) },
+        })),
+      })),
     );
   const answers = [];
   const per = Math.ceil(requests / 4);
@@ -44,6 +49,10 @@ export async function saleWithDisruption(
   expect(decisions.filter((d) => d.status === 'pending').map((d) => d.requestId)).toEqual([]);
   await expectEventInvariants(db, eventId);
   const left = await expectDecisionsJustified(db, eventId);
+  expectNoFalseSoldOut(left, [
+    ...answers.filter((a) => a.status === 409).map((a) => a.quantity),
+    ...decisions.filter((d) => d.reason === 'SOLD_OUT').map((d) => d.quantity as number),
+  ]);
   const decided = await db.selectFrom('booking_requests').select('id').where('event_id', '=', eventId).execute();
   expect(decided).toHaveLength(accepted.length);
   return { eventId, left };

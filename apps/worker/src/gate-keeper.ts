@@ -12,6 +12,8 @@ export class GateKeeper {
   private readonly lastRebuild = new Map<string, number>();
   private readonly maxPerUser = new Map<string, number | null>();
   private readonly lastSettled = new Map<string, number>();
+  /** Events whose rebuild failed and is to be done after their next decision. */
+  private readonly owed = new Set<string>();
 
   constructor(
     private readonly db: Db,
@@ -33,7 +35,22 @@ export class GateKeeper {
     const gap = last === undefined ? Infinity : now - last;
     const perDecision = (gap < 2_000 ? gap : decisionMs) / decisions.length;
     const drifted = await this.gate.settle(eventId, maxPerUser, perDecision, decisions);
-    await this.rebuildIfDue(eventId, jobId, drifted);
+    await this.rebuildAfterSettling(eventId, jobId, drifted);
+  }
+
+  /**
+   * Rebuilds when due, once the settlement is done. A failure here (the database went away) must not
+   * send the caller back to settle again, which would count the same decisions twice: the rebuild is
+   * owed instead and done after the next decision.
+   */
+  private async rebuildAfterSettling(eventId: string, jobId: string, drifted: boolean): Promise<void> {
+    try {
+      await this.rebuildIfDue(eventId, jobId, drifted || this.owed.has(eventId));
+      this.owed.delete(eventId);
+    } catch (err) {
+      this.owed.add(eventId);
+      this.logger.warn('admission gate rebuild postponed', { eventId, jobId, error: (err as Error).message });
+    }
   }
 
   /** Ids of the requests the event's queue holds now. */
@@ -44,7 +61,7 @@ export class GateKeeper {
   async afterCancellation(input: { jobId: string; eventId: string; bookingId: string; quantity: number; userId: string }): Promise<void> {
     const maxPerUser = await this.limitOf(input.eventId);
     await this.gate.returnSeats({ ...input, maxPerUser });
-    await this.rebuildIfDue(input.eventId, input.jobId, false);
+    await this.rebuildAfterSettling(input.eventId, input.jobId, false);
   }
 
   /** Rebuilds the event's gate now (after a recovery). */
@@ -57,7 +74,7 @@ export class GateKeeper {
     if (!drifted && last !== undefined && Date.now() - last < this.rebuildEveryMs) return;
     const snapshot = await loadGateSnapshot(this.db, eventId);
     if (!snapshot) return;
-    const previous = await this.gate.rebuild(eventId, snapshot, jobId);
+    const previous = await this.gate.rebuild(eventId, snapshot);
     this.lastRebuild.set(eventId, Date.now());
     const reason = previous === null ? 'missing' : drifted ? 'drift' : last === undefined ? 'start' : 'periodic';
     this.onRebuild(reason);

@@ -27,8 +27,13 @@ export function createDb(options: DbOptions): { db: Db; pool: pg.Pool } {
     // A statement that runs this long is stuck (lock wait on a dead peer, say): fail it rather than hang.
     statement_timeout: 15_000,
   });
-  // An idle client losing its connection emits here; without a listener the process would crash.
+  // A client losing its connection (a database restart, say) emits 'error': the pool listens while
+  // the client is idle, nobody while it is checked out between queries, and an unheard 'error' would
+  // crash the process. The query in flight, if any, still fails, and the pool drops the client.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }

@@ -86,7 +86,7 @@ export class AdmissionGate {
       ['bookingGateRelease', 4, RELEASE],
       ['bookingGateSettle', 5, SETTLE],
       ['bookingGateReturn', 3, RETURN_SEATS],
-      ['bookingGateRebuild', 5, REBUILD],
+      ['bookingGateRebuild', 4, REBUILD],
       ['bookingGatePending', 3, PENDING],
       ['bookingQueued', 2, QUEUED],
     ];
@@ -160,23 +160,20 @@ export class AdmissionGate {
   }
 
   /**
-   * Rebuilds the gate from the database plus the requests still queued. Only the event's worker calls
-   * this, between two decisions, so the snapshot cannot change underneath it.
+   * Rebuilds the gate from the database plus the requests admitted and not yet decided. Only the
+   * event's worker calls this, between two decisions, so the snapshot cannot change underneath it.
    * Returns the previous `avail` (null when the gate was missing).
    */
-  async rebuild(eventId: string, snapshot: GateSnapshot, excludedJobId: string): Promise<number | null> {
+  async rebuild(eventId: string, snapshot: GateSnapshot): Promise<number | null> {
     const k = this.keys(eventId);
     const pairs = snapshot.maxPerUser ? snapshot.confirmedByUser.flatMap(([u, n]) => [u, n]) : [];
     const previous = await this.redis.bookingGateRebuild(
       k.gate,
       k.held,
       k.users,
-      k.wait,
-      k.active,
+      k.pending,
       snapshot.available,
       snapshot.maxPerUser ?? 0,
-      k.jobPrefix,
-      excludedJobId,
       ...pairs,
     );
     return previous === null ? null : Number(previous);
