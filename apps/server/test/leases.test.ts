@@ -47,6 +47,30 @@ describe('event leases across worker processes', () => {
     expect(most).toBeLessThanOrEqual(4);
   });
 
+  it('gives a worker that joins mid-sale its share of the busy events within seconds', async () => {
+    stack = await startStack({ workers: 1, admissionGate: false });
+    const s = stack;
+    const events = await Promise.all(Array.from({ length: 6 }, (_, i) => createEvent(s.baseUrl, { name: `j${i}`, capacity: 100_000 })));
+    let sending = true;
+    let sent = 0;
+    // Keep all six events busy: a trickle of requests to each.
+    const traffic = (async () => {
+      while (sending) {
+        await Promise.all(events.map((e) => submit(s.baseUrl, e.id, `trickle-${sent++}`, 1)));
+        await sleep(50);
+      }
+    })();
+    await sleep(1_000);
+    expect(s.workers[0]!.eventIds.length, 'the first worker serves them all').toBeGreaterThanOrEqual(4);
+    const joined = await s.startWorker();
+    const deadline = Date.now() + 5_000;
+    while (joined.eventIds.length < 2 && Date.now() < deadline) await sleep(50);
+    sending = false;
+    await traffic;
+    expect(joined.eventIds.length, 'events the new worker took').toBeGreaterThanOrEqual(2);
+    expect(s.workers[0]!.eventIds.length).toBeLessThanOrEqual(4);
+  });
+
   it('hands an event over when its worker shuts down mid-sale, losing and doubling nothing', async () => {
     stack = await startStack({ workers: 2, admissionGate: false });
     const s = stack;
