@@ -1,0 +1,134 @@
+// One simulated user's attempt (submit, then long-poll until decided) and how its outcome is recorded.
+import type { Client } from 'undici';
+
+import type { LoadResult, Plan } from '../loadgen.types.ts';
+
+export function emptyResult(): LoadResult {
+  return {
+    requests: 0,
+    confirmed: 0,
+    soldOut: 0,
+    rejected: {},
+    errors: {},
+    undecided: 0,
+    accepted: 0,
+    submitMs: [],
+    decisionMs: [],
+    wallMs: 0,
+  };
+}
+
+export const bump = (map: Record<string, number>, key: string) => {
+  map[key] = (map[key] ?? 0) + 1;
+};
+
+export function errorKind(err: unknown): string {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') return 'timeout';
+  return `network ${code || (err as Error).message}`;
+}
+
+async function readJson(body: { text(): Promise<string> }): Promise<any> {
+  const text = await body.text();
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where one user's attempt ended, with the times it took. */
+export interface Outcome {
+  /** confirmed | soldOut | rejected:<reason> | error:<kind> | undecided */
+  kind: string;
+  submitMs?: number;
+  decisionMs?: number;
+  requestId?: string;
+  accepted: boolean;
+  /** decidedAt - acceptedAt of the decision (ms), from the long-poll's answer. */
+  decidedAfterMs?: number;
+  /** Long-polls it took. */
+  polls?: number;
+}
+
+/**
+ * One user: submits one seat; a synchronous answer (201 confirmed, 409 SOLD_OUT) is its decision; on a
+ * 202 it long-polls until the request is decided or `deadline` (performance.now()) passes.
+ */
+export async function attempt(
+  client: Client,
+  plan: Pick<Plan, 'eventId'> & { longPollSeconds?: number },
+  userId: string,
+  startedAt: number,
+  deadline: number,
+  longPoll = true,
+): Promise<Outcome> {
+  let status: number;
+  let body: any;
+  try {
+    const res = await client.request({
+      path: `/v1/events/${plan.eventId}/bookings`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId, quantity: 1 }),
+      headersTimeout: Math.max(1_000, deadline - performance.now()),
+      bodyTimeout: 30_000,
+    });
+    status = res.statusCode;
+    body = await readJson(res.body);
+  } catch (err) {
+    return { kind: `error:${errorKind(err)}`, accepted: false };
+  }
+  const submitMs = performance.now() - startedAt;
+  if ((status === 200 || status === 201) && body?.status === 'confirmed') {
+    return { kind: 'confirmed', submitMs, decisionMs: submitMs, accepted: true };
+  }
+  if (status === 409 && body?.code === 'SOLD_OUT') return { kind: 'soldOut', submitMs, decisionMs: submitMs, accepted: false };
+  if (status !== 202) return { kind: `error:${status} ${body?.code ?? ''}`.trim(), submitMs, accepted: false };
+  const requestId = body.requestId as string;
+  if (!longPoll) return { kind: 'accepted', submitMs, requestId, accepted: true };
+  const wait = plan.longPollSeconds ?? 30;
+  let polls = 0;
+  for (;;) {
+    polls++;
+    let view: any;
+    let pollStatus: number;
+    try {
+      const res = await client.request({
+        path: `/v1/booking-requests/${requestId}?wait=${wait}`,
+        method: 'GET',
+        headersTimeout: (wait + 15) * 1000,
+        bodyTimeout: 30_000,
+      });
+      pollStatus = res.statusCode;
+      view = await readJson(res.body);
+    } catch (err) {
+      return { kind: `error:poll ${errorKind(err)}`, submitMs, requestId, accepted: true };
+    }
+    if (pollStatus !== 200) return { kind: `error:poll ${pollStatus} ${view?.code ?? ''}`.trim(), submitMs, requestId, accepted: true };
+    const decidedAfterMs = view.decidedAt && view.acceptedAt ? Date.parse(view.decidedAt) - Date.parse(view.acceptedAt) : undefined;
+    if (view.status === 'confirmed') {
+      return { kind: 'confirmed', submitMs, decisionMs: performance.now() - startedAt, requestId, accepted: true, decidedAfterMs, polls };
+    }
+    if (view.status === 'rejected') {
+      const kind = view.reason === 'SOLD_OUT' ? 'soldOut' : `rejected:${view.reason}`;
+      return { kind, submitMs, decisionMs: performance.now() - startedAt, requestId, accepted: true, decidedAfterMs, polls };
+    }
+    if (performance.now() > deadline) return { kind: 'undecided', submitMs, requestId, accepted: true };
+  }
+}
+
+export function record(r: LoadResult, o: Outcome): void {
+  r.requests++;
+  if (o.accepted) r.accepted++;
+  if (o.submitMs !== undefined) r.submitMs.push(o.submitMs);
+  if (o.decisionMs !== undefined) r.decisionMs.push(o.decisionMs);
+  if (o.decisionMs !== undefined && o.decisionMs > 5_000 && (r.slow ??= []).length < 20) {
+    r.slow.push({ requestId: o.requestId ?? '', ms: Math.round(o.decisionMs), decidedAfterMs: o.decidedAfterMs, polls: o.polls ?? 0 });
+  }
+  if (o.kind === 'confirmed') r.confirmed++;
+  else if (o.kind === 'soldOut') r.soldOut++;
+  else if (o.kind === 'undecided') r.undecided++;
+  else if (o.kind.startsWith('rejected:')) bump(r.rejected, o.kind.slice('rejected:'.length));
+  else if (o.kind.startsWith('error:')) bump(r.errors, o.kind.slice('error:'.length));
+}
