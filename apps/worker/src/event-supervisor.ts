@@ -80,8 +80,11 @@ export class EventSupervisor {
 
   async start(): Promise<void> {
     const channel = eventsChannel(this.opts.prefix);
-    this.opts.subscriber.on('message', (ch: string) => {
-      if (ch === channel) void this.tick();
+    this.opts.subscriber.on('message', (ch: string, eventId: string) => {
+      if (ch !== channel) return;
+      // The event has work, or was just handed on: worth asking for its lease at once.
+      this.heldElsewhere.delete(eventId);
+      void this.tick();
     });
     await this.opts.subscriber.subscribe(channel);
     await this.tick();
@@ -283,6 +286,10 @@ export class EventSupervisor {
       await s.queue.close().catch(() => {});
       if (how.why !== 'lost' && how.why !== 'fenced') await this.opts.leases.release(s.lease).catch(() => {});
       if (how.requeue) await this.opts.leases.requeue(s.eventId).catch(() => {});
+      // Handed on with work left: tell the other workers, which may have noted it as held.
+      if (how.why === 'share' || how.why === 'turn') {
+        await this.opts.connection.publish(eventsChannel(this.opts.prefix), s.eventId).catch(() => 0);
+      }
       if (this.served.get(s.eventId) === s) this.served.delete(s.eventId);
     })();
     return s.leaving;
