@@ -63,7 +63,7 @@ describe('event leases across worker processes', () => {
     await sleep(1_000);
     expect(s.workers[0]!.eventIds.length, 'the first worker serves them all').toBeGreaterThanOrEqual(4);
     const joined = await s.startWorker();
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 8_000;
     while (joined.eventIds.length < 2 && Date.now() < deadline) await sleep(50);
     sending = false;
     await traffic;
