@@ -70,7 +70,8 @@ describe('GET /v1/booking-requests/:requestId while no worker runs', () => {
     const elapsed = Date.now() - started;
     expect(res.body).toMatchObject({ requestId, status: 'confirmed' });
     expect(elapsed).toBeGreaterThanOrEqual(300);
-    expect(elapsed).toBeLessThan(5000);
+    // Well before the 20 s the client asked to wait (a worker starting on a loaded machine takes a while).
+    expect(elapsed).toBeLessThan(15_000);
   });
 });
 
