@@ -27,8 +27,6 @@ export interface ApiDeps {
   rateLimiter: UserRateLimiter;
   /** The circuit breaker every request-path Redis call goes through: `state()`, `onStateChange`, error count. */
   redisBreaker: RedisBreaker;
-  /** Tells the workers about a new event at once (best effort: they also poll). */
-  announceEvent: (eventId: string) => Promise<void>;
   /** Resolves when Redis answers. */
   pingRedis: () => Promise<void>;
   /** Upper bound for waiting on a cancellation to be applied (ms). */

@@ -136,9 +136,6 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
       createUserRateLimiter(command, { prefix, ...(options.rateLimit ?? { points: 20, windowSeconds: 10 }) }),
       ['consume'],
     ),
-    announceEvent: async (eventId) => {
-      await redisBreaker.run(() => command.publish(eventsChannel(prefix), eventId));
-    },
     pingRedis: async () => {
       await redisBreaker.run(() => command.ping());
     },

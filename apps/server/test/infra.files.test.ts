@@ -4,31 +4,13 @@
 // the right port; `docker compose up --scale worker=3` has nothing in its way; shutdown grace periods
 // cover the processes' own; every metric the Grafana dashboard queries is one the service exposes.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-import { MetricsRegistry, serveMetrics } from '@booking/observability';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 
-import { awaitDecision, createEvent, submit } from './http.ts';
-import {
-  type Obj,
-  INFRA,
-  MARGIN_S,
-  PROMTOOL,
-  ROOT,
-  WORKER_SHUTDOWN_GRACE_S,
-  dashboardQueries,
-  expectEnvAccepted,
-  filesUnder,
-  healthCheckUrl,
-  promqlMetricNames,
-  read,
-  schemaFor,
-  yaml,
-} from './infra-files.ts';
-import { type Stack, startStack } from './stack.ts';
+import { type Obj, INFRA, MARGIN_S, PROMTOOL, WORKER_SHUTDOWN_GRACE_S, expectEnvAccepted, filesUnder, healthCheckUrl, read, schemaFor, yaml } from './infra-files.ts';
 
 describe('infra/: every file parses', () => {
   const files = filesUnder(INFRA).filter((f) => /\.(ya?ml|json)$/.test(f));

@@ -1,30 +1,11 @@
 // The Kubernetes manifests under infra/k8s, checked without a cluster.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
-import { MetricsRegistry, serveMetrics } from '@booking/observability';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 
-import { awaitDecision, createEvent, submit } from './http.ts';
-import {
-  type Obj,
-  INFRA,
-  MARGIN_S,
-  PROMTOOL,
-  ROOT,
-  WORKER_SHUTDOWN_GRACE_S,
-  dashboardQueries,
-  expectEnvAccepted,
-  filesUnder,
-  healthCheckUrl,
-  promqlMetricNames,
-  read,
-  schemaFor,
-  yaml,
-} from './infra-files.ts';
-import { type Stack, startStack } from './stack.ts';
+import { type Obj, INFRA, MARGIN_S, WORKER_SHUTDOWN_GRACE_S, expectEnvAccepted, read, schemaFor, yaml } from './infra-files.ts';
 
 describe('infra/k8s', () => {
   const dir = join(INFRA, 'k8s');

@@ -1,29 +1,10 @@
 // The deployment files against a running service: probes and dashboard queries.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
 
 import { MetricsRegistry, serveMetrics } from '@booking/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import YAML from 'yaml';
 
 import { awaitDecision, createEvent, submit } from './http.ts';
-import {
-  type Obj,
-  INFRA,
-  MARGIN_S,
-  PROMTOOL,
-  ROOT,
-  WORKER_SHUTDOWN_GRACE_S,
-  dashboardQueries,
-  expectEnvAccepted,
-  filesUnder,
-  healthCheckUrl,
-  promqlMetricNames,
-  read,
-  schemaFor,
-  yaml,
-} from './infra-files.ts';
+import { type Obj, dashboardQueries, promqlMetricNames, read, yaml } from './infra-files.ts';
 import { type Stack, startStack } from './stack.ts';
 
 describe('against the running service', () => {

@@ -88,11 +88,6 @@ export class EventLeases {
     await this.redis.bookingLeaseRelease(leaseKeys(this.prefix, lease.eventId).lease, lease.value);
   }
 
-  /** Whether anyone holds the event's lease. */
-  async held(eventId: string): Promise<boolean> {
-    return (await this.redis.exists(leaseKeys(this.prefix, eventId).lease)) === 1;
-  }
-
   /** Events with work, oldest first. */
   async ready(): Promise<string[]> {
     return this.redis.zrange(readyEventsKey(this.prefix), 0, -1);

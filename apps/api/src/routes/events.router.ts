@@ -20,12 +20,6 @@ export function eventsRouter(deps: ApiDeps): Router {
         error: err.message,
       }),
     );
-    deps.announceEvent(row.id).catch((err: Error) =>
-      deps.logger.warn('could not announce event; workers will find it on their next refresh', {
-        eventId: row.id,
-        error: err.message,
-      }),
-    );
     deps.logger.info('event created', { eventId: row.id, capacity: row.capacity });
     res.status(201).location(`/v1/events/${row.id}`).json(toEventView(row));
   });
