@@ -53,7 +53,7 @@ describe('on a 3-master Redis Cluster', () => {
     } finally {
       await cluster?.stop();
     }
-  }, 60_000);
+  }, 120_000);
 
   it('is a healthy cluster of three masters with every slot assigned', async () => {
     const c = cluster!;

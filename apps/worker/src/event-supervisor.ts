@@ -364,7 +364,8 @@ export class EventSupervisor {
     this.closing = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.janitorTimer) clearInterval(this.janitorTimer);
-    await this.ticking;
+    // A round stuck on a Redis that does not answer must not hold shutdown up.
+    await settledWithin(this.ticking, graceMs);
     const all = [...this.served.values()];
     let timer: NodeJS.Timeout | undefined;
     const graceful = Promise.allSettled(all.map((s) => this.letGo(s, { why: 'shutdown' })));
@@ -376,6 +377,19 @@ export class EventSupervisor {
       await Promise.allSettled(all.map((s) => s.worker.close(true)));
     }
     clearTimeout(timer);
-    await this.opts.leases.leave().catch(() => {});
+    await settledWithin(this.opts.leases.leave(), 1_000);
   }
+}
+
+/** Waits for `promise` to settle, but at most `ms`. */
+export async function settledWithin(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!promise) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -8,7 +8,7 @@ import type { Logger } from '@booking/observability';
 import { AdmissionGate, EventLeases, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
 
 import { createBookingProcessor } from './booking.processor.ts';
-import { EventSupervisor } from './event-supervisor.ts';
+import { EventSupervisor, settledWithin } from './event-supervisor.ts';
 import { GateKeeper } from './gate-keeper.ts';
 
 export interface WorkerOptions {
@@ -100,7 +100,10 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         options.logger.warn('shutdown grace expired; handing back jobs in progress');
         abort.abort();
       });
-      await Promise.allSettled([connection.quit(), subscriber.quit()]);
+      // QUIT waits for Redis to answer; a Redis that does not gets its connections cut instead.
+      await settledWithin(Promise.allSettled([connection.quit(), subscriber.quit()]), 2_000);
+      connection.disconnect();
+      subscriber.disconnect();
       options.logger.info('worker stopped');
     },
   };
