@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError, parseEnv } from './env.ts';
-import { apiEnv, resolveAdminKey, serverEnv, workerEnv } from './schemas.ts';
+import { DEV_JWT_SECRET, authModeOf, isPlaceholderAdminKey } from './identity.schema.ts';
+import { apiEnv, apiStartEnv, resolveAdminKey, serverEnv, serverStartEnv, workerEnv } from './schemas.ts';
 
 /** The ConfigError parseEnv throws for `env`, or a failure when it accepts it. */
 function configError(schema: Parameters<typeof parseEnv>[0], env: Record<string, string | undefined>): ConfigError {
@@ -58,6 +59,12 @@ describe('configuration errors', () => {
     expect(named(err)).toEqual(['ADMIN_API_KEY', 'DATABASE_URL', 'PORT']);
   });
 
+  it('refuse keeping the keys of 409 answers longer than those of 202s', () => {
+    const err = configError(apiEnv, { IDEMPOTENCY_TTL_SECONDS: '3600', IDEMPOTENCY_CONFLICT_TTL_SECONDS: '7200' });
+    expect(named(err)).toEqual(['IDEMPOTENCY_CONFLICT_TTL_SECONDS']);
+    expect(parseEnv(serverEnv, {}).IDEMPOTENCY_CONFLICT_TTL_SECONDS).toBeLessThan(parseEnv(serverEnv, {}).IDEMPOTENCY_TTL_SECONDS);
+  });
+
   it('do not apply to a worker, which has no admin routes', () => {
     expect(() => parseEnv(workerEnv, { NODE_ENV: 'production' })).not.toThrow();
   });
@@ -94,5 +101,62 @@ describe('configuration defaults', () => {
       WORKER_CONCURRENCY_EVENTS: '5',
     });
     expect(env).toMatchObject({ PORT: 8080, REDIS_CLUSTER: true, WORKER_CONCURRENCY_EVENTS: 5 });
+  });
+});
+
+describe('identity configuration', () => {
+  const production = { NODE_ENV: 'production', ADMIN_API_KEY: 'a7f3c9e1b5d2f8a4c6e0b9d3f1a5c7e2' };
+
+  it('requires an explicit AUTH_MODE in production, and only there', () => {
+    expect(named(configError(apiStartEnv, production))).toEqual(['AUTH_MODE']);
+    expect(named(configError(serverStartEnv, production))).toEqual(['AUTH_MODE']);
+    expect(parseEnv(apiStartEnv, { ...production, AUTH_MODE: 'none' }).AUTH_MODE).toBe('none');
+    expect(authModeOf(parseEnv(apiStartEnv, {}))).toBe('none');
+  });
+
+  it('names a missing AUTH_MODE and a missing ADMIN_API_KEY together', () => {
+    expect(named(configError(serverStartEnv, { NODE_ENV: 'production' }))).toEqual(['ADMIN_API_KEY', 'AUTH_MODE']);
+  });
+
+  it.each(['change-me-to-a-long-random-admin-key', 'change-me-change-me', 'CHANGEME-0123456789', 'xxxxxxxxxxxxxxxxxxxx'])(
+    'refuses the placeholder admin key %s in production',
+    (key) => {
+      expect(isPlaceholderAdminKey(key)).toBe(true);
+      expect(named(configError(apiStartEnv, { ...production, AUTH_MODE: 'none', ADMIN_API_KEY: key }))).toEqual(['ADMIN_API_KEY']);
+      expect(() => parseEnv(apiStartEnv, { AUTH_MODE: 'none', ADMIN_API_KEY: key })).not.toThrow();
+    },
+  );
+
+  it('refuses the development token secret in production, and jwt without any key there', () => {
+    const jwt = { ...production, AUTH_MODE: 'jwt' };
+    expect(named(configError(apiStartEnv, { ...jwt, AUTH_JWT_SECRET: DEV_JWT_SECRET }))).toEqual(['AUTH_JWT_SECRET']);
+    expect(named(configError(apiStartEnv, jwt))).toEqual(['AUTH_JWT_SECRET']);
+    expect(parseEnv(apiStartEnv, { ...jwt, AUTH_JWT_SECRET: 's'.repeat(8) + 'a-real-secret-of-enough-length' }).AUTH_MODE).toBe('jwt');
+    expect(parseEnv(apiStartEnv, { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: DEV_JWT_SECRET }).AUTH_JWT_SECRET).toBe(DEV_JWT_SECRET);
+  });
+
+  it.each([
+    ['AUTH_MODE', 'oauth'],
+    ['AUTH_JWT_SECRET', 'too-short'],
+    ['AUTH_JWKS_URL', 'ftp://keys.example/jwks'],
+    ['AUTH_USER_HEADER', 'X User'],
+    ['RATE_LIMIT_IP_POINTS', '0'],
+    ['TRUST_PROXY', '-1'],
+    ['LONG_POLL_MAX_PER_USER', '0'],
+    ['LONG_POLL_MAX_PER_PROCESS', 'lots'],
+    ['ADMIN_AUTH_MAX_FAILURES', '0'],
+  ])('names %s=%s', (name, value) => {
+    expect(named(configError(apiStartEnv, { [name]: value }))).toEqual([name]);
+  });
+
+  it('refuses both a secret and a JWKS URL', () => {
+    const env = { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: 'x'.repeat(40), AUTH_JWKS_URL: 'https://issuer.example/jwks.json' };
+    expect(named(configError(apiStartEnv, env))).toEqual(['AUTH_JWKS_URL']);
+  });
+
+  it('has the documented defaults', () => {
+    const env = parseEnv(apiStartEnv, {});
+    expect(env).toMatchObject({ AUTH_USER_HEADER: 'X-User-Id', TRUST_PROXY: 0, RATE_LIMIT_IP_POINTS: 20000 });
+    expect(env.AUTH_MODE).toBeUndefined();
   });
 });

@@ -1,2 +1,3 @@
 export * from './env.ts';
+export * from './identity.schema.ts';
 export * from './schemas.ts';

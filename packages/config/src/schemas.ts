@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 
 import { z } from 'zod';
 
+import { identityFields, identityRules } from './identity.schema.ts';
+
 const url = (protocols: RegExp, what: string) =>
   z.string().refine((v) => {
     try {
@@ -45,6 +47,9 @@ export const commonEnv = z.object({
     .default('booking'),
   LOG_LEVEL: logLevel,
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /** `false`: a process neither creates the database nor applies migrations when it starts (for
+   * deployments that run `npm run migrate` as a job of its own before the service starts). */
+  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
 });
 
 const adminKey = z.string().min(16, 'must be at least 16 characters').optional();
@@ -65,11 +70,14 @@ const apiFields = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   /** How long an Idempotency-Key and its answer are kept. */
   IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+  /** How long a key whose answer was 409 SOLD_OUT is kept: most keys of a sell-out, so shorter. */
+  IDEMPOTENCY_CONFLICT_TTL_SECONDS: z.coerce.number().int().min(10).max(30 * 86_400).default(600),
   /** Booking submissions one user may send per window, across all API replicas. */
   RATE_LIMIT_POINTS: z.coerce.number().int().min(1).max(1_000_000).default(20),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(10),
   /** `false` turns off fast SOLD_OUT answers at the door: every request is queued for the worker. */
   ADMISSION_GATE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  ...identityFields.shape,
 });
 
 const workerFields = z.object({
@@ -81,8 +89,25 @@ const workerFields = z.object({
   EVENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
 });
 
+function conflictKeysLiveShorter<T extends { IDEMPOTENCY_TTL_SECONDS: number; IDEMPOTENCY_CONFLICT_TTL_SECONDS: number }>(
+  env: T,
+  ctx: z.RefinementCtx,
+): void {
+  if (env.IDEMPOTENCY_CONFLICT_TTL_SECONDS > env.IDEMPOTENCY_TTL_SECONDS) {
+    ctx.addIssue({ code: 'custom', path: ['IDEMPOTENCY_CONFLICT_TTL_SECONDS'], message: 'must not exceed IDEMPOTENCY_TTL_SECONDS' });
+  }
+}
+
 /** Environment of an API-only process. */
-export const apiEnv = commonEnv.extend(apiFields.shape).superRefine(requireAdminKeyInProduction, { when: () => true });
+export const apiEnv = commonEnv
+  .extend(apiFields.shape)
+  .superRefine(requireAdminKeyInProduction, { when: () => true })
+  .superRefine(conflictKeysLiveShorter);
+/**
+ * What the API entry point accepts: `apiEnv` plus the rules on identity (in production an explicit
+ * `AUTH_MODE`, no placeholder admin key, no development token secret).
+ */
+export const apiStartEnv = apiEnv.superRefine(identityRules, { when: () => true });
 /** Environment of a worker-only process (it serves /metrics and /healthz on METRICS_PORT). */
 export const workerEnv = commonEnv
   .extend(workerFields.shape)
@@ -91,7 +116,10 @@ export const workerEnv = commonEnv
 export const serverEnv = commonEnv
   .extend(apiFields.shape)
   .extend(workerFields.shape)
-  .superRefine(requireAdminKeyInProduction, { when: () => true });
+  .superRefine(requireAdminKeyInProduction, { when: () => true })
+  .superRefine(conflictKeysLiveShorter);
+/** What the single-process entry point accepts: `serverEnv` plus the rules on identity. */
+export const serverStartEnv = serverEnv.superRefine(identityRules, { when: () => true });
 
 export type CommonEnv = z.output<typeof commonEnv>;
 export type ApiEnv = z.output<typeof apiEnv>;

@@ -1,7 +1,10 @@
 /** Why the worker turned a request down. */
-export type RejectionReason = 'SOLD_OUT' | 'USER_LIMIT_EXCEEDED' | 'SALES_CLOSED';
+/** `INVALID_REQUEST`: the database refused to store the request as sent (it could never be decided). */
+/** `WITHDRAWN`: taken off the waiting list by its user. */
+export type RejectionReason = 'SOLD_OUT' | 'USER_LIMIT_EXCEEDED' | 'SALES_CLOSED' | 'INVALID_REQUEST' | 'WITHDRAWN';
 
-export type RequestStatus = 'pending' | 'confirmed' | 'rejected';
+/** `waitlisted`: on the event's waiting list, until promoted (`confirmed`) or taken off (`rejected`). */
+export type RequestStatus = 'pending' | 'confirmed' | 'rejected' | 'waitlisted';
 
 /** An event as the API shows it. */
 export interface EventView {
@@ -13,6 +16,10 @@ export interface EventView {
   salesStartAt: string | null;
   salesEndAt: string | null;
   createdAt: string;
+  /** Seconds a confirmed request's booking is held for checkout (absent: bookings are final at once). */
+  holdSeconds?: number;
+  /** Most entries the waiting list takes (absent: no waiting list). */
+  waitlistLimit?: number;
 }
 
 /** A booking request as the API shows it (`GET /v1/booking-requests/:id`). */
@@ -30,6 +37,8 @@ export interface BookingRequestView {
   position?: number;
   /** While pending: estimated time until decided, from the event's recent decision rate. */
   estimatedWaitMs?: number;
+  /** While waitlisted: its place on the waiting list (1 = next). */
+  waitlistPosition?: number;
 }
 
 /** A booking as the API shows it. */
@@ -38,7 +47,12 @@ export interface BookingView {
   eventId: string;
   userId: string;
   quantity: number;
-  status: 'confirmed' | 'cancelled';
+  status: BookingStatus;
   createdAt: string;
   cancelledAt?: string;
+  /** Until when a held booking awaits checkout (events with holdSeconds). */
+  expiresAt?: string;
 }
+
+/** `held` awaits checkout until `expiresAt`; then `confirmed` or `expired`. */
+export type BookingStatus = 'held' | 'confirmed' | 'cancelled' | 'expired';

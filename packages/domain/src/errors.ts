@@ -2,6 +2,7 @@
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   EVENT_NOT_FOUND: 404,
   REQUEST_NOT_FOUND: 404,
   BOOKING_NOT_FOUND: 404,
@@ -9,6 +10,9 @@ export const ERROR_STATUS = {
   SOLD_OUT: 409,
   SALES_NOT_OPEN: 409,
   SALES_CLOSED: 409,
+  HOLD_EXPIRED: 409,
+  BOOKING_CANCELLED: 409,
+  NOT_WAITLISTED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_KEY_REUSED: 422,
@@ -50,7 +54,8 @@ export class AppError extends Error {
 /** Short human titles for problem+json answers. */
 export const ERROR_TITLE: Record<ErrorCode, string> = {
   VALIDATION_FAILED: 'Request validation failed',
-  UNAUTHORIZED: 'Admin credentials required',
+  UNAUTHORIZED: 'Credentials required',
+  FORBIDDEN: 'Forbidden',
   EVENT_NOT_FOUND: 'Event not found',
   REQUEST_NOT_FOUND: 'Booking request not found',
   BOOKING_NOT_FOUND: 'Booking not found',
@@ -58,6 +63,9 @@ export const ERROR_TITLE: Record<ErrorCode, string> = {
   SOLD_OUT: 'Sold out',
   SALES_NOT_OPEN: 'Sales have not opened yet',
   SALES_CLOSED: 'Sales are closed',
+  HOLD_EXPIRED: 'The hold has expired',
+  BOOKING_CANCELLED: 'The booking is cancelled',
+  NOT_WAITLISTED: 'The request is not on the waiting list',
   PAYLOAD_TOO_LARGE: 'Payload too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   IDEMPOTENCY_KEY_REUSED: 'Idempotency key reused with another body',

@@ -1,3 +1,4 @@
+export * from './booking-rule.ts';
 export * from './booking.types.ts';
 export * from './errors.ts';
 export * from './ids.ts';

@@ -13,7 +13,7 @@ const instant = z.iso.datetime();
 const opaqueId = z.string().min(1);
 
 export const rejectionReason = z
-  .enum(['SOLD_OUT', 'USER_LIMIT_EXCEEDED', 'SALES_CLOSED'])
+  .enum(['SOLD_OUT', 'USER_LIMIT_EXCEEDED', 'SALES_CLOSED', 'INVALID_REQUEST', 'WITHDRAWN'])
   .describe('Why the request was rejected (only when `status` is `rejected`).');
 
 /** `200`/`201` body of the event routes. */
@@ -21,11 +21,23 @@ export const eventView = z.object({
   id: opaqueId.describe('Opaque event id.'),
   name: z.string().describe('Display name.'),
   capacity: z.int().min(1).describe('Seats the event has in total.'),
-  available: z.int().min(0).describe('Seats not taken by confirmed, not-cancelled bookings.'),
+  available: z.int().min(0).describe('Seats not taken by held or confirmed bookings.'),
   maxPerUser: z.int().min(1).nullable().describe('Seats one user may hold for the event; null for no limit.'),
   salesStartAt: instant.nullable().describe('When sales open; null for open from creation.'),
   salesEndAt: instant.nullable().describe('When sales close; null for no end.'),
   createdAt: instant,
+  holdSeconds: z
+    .int()
+    .min(5)
+    .max(604800)
+    .optional()
+    .describe('Seconds a booking is held for checkout (`POST /v1/bookings/{id}/confirm`); absent: bookings are final at once.'),
+  waitlistLimit: z
+    .int()
+    .min(1)
+    .max(100000)
+    .optional()
+    .describe('Most entries the waiting list takes (requests sent with `"waitlist": true`); absent: no waiting list.'),
 });
 
 /** `202` body of `POST /v1/events/:eventId/bookings`. */
@@ -44,13 +56,16 @@ export const bookingRequestView = z.object({
   eventId: opaqueId,
   userId: z.string(),
   quantity: z.int().min(1).max(10),
-  status: z.enum(['pending', 'confirmed', 'rejected']).describe('`pending` until the event\'s worker decides; then final.'),
+  status: z
+    .enum(['pending', 'confirmed', 'rejected', 'waitlisted'])
+    .describe('`pending` until the event\'s worker decides; `waitlisted` on the waiting list until promoted or withdrawn; otherwise final.'),
   reason: rejectionReason.optional(),
   bookingId: opaqueId.optional().describe('The booking created (only when `status` is `confirmed`).'),
   acceptedAt: instant,
   decidedAt: instant.optional(),
   position: z.int().min(0).optional().describe('While pending: requests ahead of this one in the event\'s queue.'),
   estimatedWaitMs: z.int().min(0).optional().describe('While pending: estimated time until decided, from recent decisions.'),
+  waitlistPosition: z.int().min(1).optional().describe('While waitlisted: its place on the waiting list (1 = next).'),
 });
 
 /** `200` body of the booking routes. */
@@ -59,9 +74,12 @@ export const bookingView = z.object({
   eventId: opaqueId,
   userId: z.string(),
   quantity: z.int().min(1).max(10),
-  status: z.enum(['confirmed', 'cancelled']),
+  status: z
+    .enum(['held', 'confirmed', 'cancelled', 'expired'])
+    .describe('`held`: awaits checkout until `expiresAt`, then `confirmed` or `expired`; `cancelled` returned its seats.'),
   createdAt: instant,
   cancelledAt: instant.optional(),
+  expiresAt: instant.optional().describe('Until when a held booking awaits checkout (events with `holdSeconds`).'),
 });
 
 /** Every problem code the contract names. */
