@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 
 import type { Db } from './connection.ts';
+import type { AcceptedRequestTable } from './database.ts';
 
 export interface AcceptedRequest {
   id: string;
@@ -8,6 +9,10 @@ export interface AcceptedRequest {
   userId: string;
   quantity: number;
   acceptedAt: Date;
+  /** SHA-256 (hex) of the request's Idempotency-Key, when it came with one. */
+  idempotencyKey?: string | null | undefined;
+  /** Join the waiting list rather than be rejected SOLD_OUT. */
+  waitlist?: boolean | undefined;
 }
 
 /**
@@ -17,14 +22,16 @@ export interface AcceptedRequest {
 export async function insertAcceptedRequests(db: Db, rows: AcceptedRequest[]): Promise<void> {
   if (rows.length === 0) return;
   await sql`
-    INSERT INTO accepted_requests (id, event_id, user_id, quantity, accepted_at)
-    SELECT v.id, v.event_id, v.user_id, v.quantity, v.accepted_at
+    INSERT INTO accepted_requests (id, event_id, user_id, quantity, accepted_at, idempotency_key, waitlist)
+    SELECT v.id, v.event_id, v.user_id, v.quantity, v.accepted_at, v.idempotency_key, v.waitlist
       FROM unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.eventId)}::text[],
                   ${rows.map((r) => r.userId)}::text[], ${rows.map((r) => r.quantity)}::integer[],
-                  ${rows.map((r) => r.acceptedAt.toISOString())}::timestamptz[])
-           AS v(id, event_id, user_id, quantity, accepted_at)
+                  ${rows.map((r) => r.acceptedAt.toISOString())}::timestamptz[],
+                  ${rows.map((r) => r.idempotencyKey ?? null)}::text[],
+                  ${rows.map((r) => r.waitlist === true)}::boolean[])
+           AS v(id, event_id, user_id, quantity, accepted_at, idempotency_key, waitlist)
      WHERE NOT EXISTS (SELECT 1 FROM booking_requests r WHERE r.id = v.id)
-    ON CONFLICT (id) DO NOTHING`.execute(db);
+    ON CONFLICT DO NOTHING`.execute(db);
 }
 
 /** Removes journal rows of requests already decided (written after their decision); returns how many. */
@@ -37,10 +44,40 @@ export async function pruneDecidedAccepted(db: Db, eventId: string): Promise<num
   return Number(result.numDeletedRows);
 }
 
+function toAccepted(row: Selectable<AcceptedRequestTable>): AcceptedRequest {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    userId: row.user_id,
+    quantity: row.quantity,
+    acceptedAt: row.accepted_at,
+    idempotencyKey: row.idempotency_key,
+    ...(row.waitlist ? { waitlist: true } : {}),
+  };
+}
+
+/**
+ * The request an event accepted with this Idempotency-Key (its SHA-256, hex), decided or still in
+ * the journal; undefined when none did.
+ */
+export async function findRequestByIdempotencyKey(
+  db: Db,
+  eventId: string,
+  keyHash: string,
+): Promise<{ id: string; userId: string; quantity: number } | undefined> {
+  const { rows } = await sql<{ id: string; user_id: string; quantity: number }>`
+    SELECT id, user_id, quantity FROM booking_requests WHERE event_id = ${eventId} AND idempotency_key = ${keyHash}
+    UNION ALL
+    SELECT id, user_id, quantity FROM accepted_requests WHERE event_id = ${eventId} AND idempotency_key = ${keyHash}
+    LIMIT 1`.execute(db);
+  const row = rows[0];
+  return row && { id: row.id, userId: row.user_id, quantity: row.quantity };
+}
+
 /** An accepted request not decided yet, if the journal has it. */
 export async function findAcceptedRequest(db: Db, id: string): Promise<AcceptedRequest | undefined> {
   const row = await db.selectFrom('accepted_requests').selectAll().where('id', '=', id).executeTakeFirst();
-  return row && { id: row.id, eventId: row.event_id, userId: row.user_id, quantity: row.quantity, acceptedAt: row.accepted_at };
+  return row && toAccepted(row);
 }
 
 /**
@@ -57,7 +94,7 @@ export async function listUndecidedAccepted(db: Db, eventId: string, until: Date
     .orderBy('accepted_at')
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({ id: r.id, eventId: r.event_id, userId: r.user_id, quantity: r.quantity, acceptedAt: r.accepted_at }));
+  return rows.map(toAccepted);
 }
 
 /** How many of the event's accepted requests older than `before` are undecided (a cheap health check). */
@@ -69,4 +106,22 @@ export async function countUndecidedAccepted(db: Db, eventId: string, before: Da
     .where('accepted_at', '<', before)
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/**
+ * Of these request ids, those decided (a booking_requests row) and those journalled but undecided
+ * (an accepted_requests row and no decision). Ids in neither were never accepted as far as Postgres
+ * knows.
+ */
+export async function findRequestStates(db: Db, ids: string[]): Promise<{ decided: Set<string>; journalled: Set<string> }> {
+  if (ids.length === 0) return { decided: new Set(), journalled: new Set() };
+  const { rows } = await sql<{ id: string; decided: boolean }>`
+    SELECT v.id, EXISTS (SELECT 1 FROM booking_requests r WHERE r.id = v.id) AS decided
+      FROM unnest(${ids}::text[]) AS v(id)
+     WHERE EXISTS (SELECT 1 FROM booking_requests r WHERE r.id = v.id)
+        OR EXISTS (SELECT 1 FROM accepted_requests a WHERE a.id = v.id)`.execute(db);
+  const decided = new Set<string>();
+  const journalled = new Set<string>();
+  for (const row of rows) (row.decided ? decided : journalled).add(row.id);
+  return { decided, journalled };
 }

@@ -1,5 +1,7 @@
 import type { BookingRequestView, RejectionReason } from '@booking/domain';
 
+import { sql } from 'kysely';
+
 import type { Db } from './connection.ts';
 
 /** A decided request as recorded, with its booking id when confirmed; undefined while pending. */
@@ -31,5 +33,25 @@ export async function findDecidedRequest(db: Db, requestId: string): Promise<Boo
     ...(row.booking_id ? { bookingId: row.booking_id } : {}),
     acceptedAt: row.accepted_at.toISOString(),
     decidedAt: row.decided_at.toISOString(),
+    ...(row.status === 'waitlisted' ? { waitlistPosition: await waitlistPosition(db, row.event_id, row.id) } : {}),
   };
+}
+
+/** The places on the event's waiting list (1 = next) of those of `requestIds` that are on it. */
+export async function waitlistPositions(db: Db, eventId: string, requestIds: string[]): Promise<Map<string, number>> {
+  const { rows } = await sql<{ id: string; n: number }>`
+    SELECT id, n FROM (
+      SELECT w.id, row_number() OVER (ORDER BY w.waitlisted_at, w.id)::int AS n FROM booking_requests w
+       WHERE w.event_id = ${eventId} AND w.status = 'waitlisted') p
+     WHERE id = ANY (${requestIds}::text[])`.execute(db);
+  return new Map(rows.map((r) => [r.id, r.n]));
+}
+
+/** A waitlisted request's place on its event's list (1 = next), by joining order. */
+export async function waitlistPosition(db: Db, eventId: string, requestId: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM booking_requests w, booking_requests me
+     WHERE me.id = ${requestId} AND w.event_id = ${eventId} AND w.status = 'waitlisted'
+       AND (w.waitlisted_at, w.id) <= (me.waitlisted_at, me.id)`.execute(db);
+  return rows[0]?.n ?? 1;
 }

@@ -21,5 +21,6 @@ export function toBookingView(row: BookingRow): BookingView {
     status: row.status,
     createdAt: row.created_at.toISOString(),
     ...(row.cancelled_at ? { cancelledAt: row.cancelled_at.toISOString() } : {}),
+    ...(row.expires_at ? { expiresAt: row.expires_at.toISOString() } : {}),
   };
 }

@@ -49,3 +49,35 @@ export function isTransientDbError(err: unknown): boolean {
     message.includes('connect ECONNREFUSED')
   );
 }
+
+/** SQLSTATE classes (the first two characters of a code) this project reacts to. */
+export const PgErrorClass = {
+  /** A value the database cannot take: bad encoding (a NUL), out of range, invalid text representation, ... */
+  DATA_EXCEPTION: '22',
+  /** A constraint refused the row: CHECK, NOT NULL, UNIQUE, foreign key. */
+  INTEGRITY_CONSTRAINT_VIOLATION: '23',
+} as const;
+
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.length === 5 ? code : undefined;
+}
+
+/** Whether PostgreSQL refused a value itself (SQLSTATE class 22): no retry can succeed. */
+export function isDataException(err: unknown): boolean {
+  return sqlState(err)?.startsWith(PgErrorClass.DATA_EXCEPTION) ?? false;
+}
+
+/** Whether PostgreSQL refused a row for a constraint (SQLSTATE class 23). */
+export function isIntegrityViolation(err: unknown): boolean {
+  return sqlState(err)?.startsWith(PgErrorClass.INTEGRITY_CONSTRAINT_VIOLATION) ?? false;
+}
+
+/**
+ * Whether Postgres refused an operation for what it was given, so trying it again can never succeed:
+ * a data exception (class 22: a NUL or unpaired surrogate in text or JSON, a number out of range) or an
+ * integrity violation (class 23).
+ */
+export function isPermanentDataError(err: unknown): boolean {
+  return isDataException(err) || isIntegrityViolation(err);
+}

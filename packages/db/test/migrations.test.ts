@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Tables and functions the contract's guarantees rest on (the schema may hold more). */
 const TABLES = ['booking_requests', 'bookings', 'events'];
-const FUNCTIONS = ['cancel_booking', 'decide_booking_batch'];
+const FUNCTIONS = ['cancel_booking', 'decide_booking_batch', 'decide_bookings'];
 
 /** Every table and function of the public schema, apart from Kysely's own bookkeeping. */
 async function schemaObjects(db: Db): Promise<{ tables: string[]; functions: string[] }> {
@@ -134,5 +134,29 @@ describe('the schema itself refuses', () => {
   it('a booking request for an event that does not exist', async () => {
     const code = await pgErrorCode(confirmedRequest('no-such-event', 'no-such-event.r'));
     expect(code).toBe(PgErrorCode.FOREIGN_KEY_VIOLATION);
+  });
+
+  it('two requests of one event with the same idempotency key', async () => {
+    await insertEvent(db, { id: 'keyed', name: 'Keyed', capacity: 5 });
+    const key = 'a'.repeat(64);
+    const keyed = (id: string) =>
+      db
+        .insertInto('booking_requests')
+        .values({ id, event_id: 'keyed', user_id: 'u', quantity: 1, status: 'confirmed', reason: null, accepted_at: new Date(), idempotency_key: key })
+        .execute();
+    await keyed('keyed.r1');
+    expect(await pgErrorCode(keyed('keyed.r2'))).toBe(PgErrorCode.UNIQUE_VIOLATION);
+    const journalled = (id: string) =>
+      db.insertInto('accepted_requests').values({ id, event_id: 'keyed', user_id: 'u', quantity: 1, accepted_at: new Date(), idempotency_key: key }).execute();
+    await journalled('keyed.j1');
+    expect(await pgErrorCode(journalled('keyed.j2'))).toBe(PgErrorCode.UNIQUE_VIOLATION);
+  });
+
+  it('an idempotency key that is not a SHA-256 in hex', async () => {
+    await insertEvent(db, { id: 'badkey', name: 'Bad key', capacity: 5 });
+    const code = await pgErrorCode(
+      db.insertInto('accepted_requests').values({ id: 'badkey.j', event_id: 'badkey', user_id: 'u', quantity: 1, accepted_at: new Date(), idempotency_key: 'raw key' }).execute(),
+    );
+    expect(code).toBe(PgErrorCode.CHECK_VIOLATION);
   });
 });
