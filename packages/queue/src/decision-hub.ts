@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis.ts';
+import { type RedisClient, subscribeForGood } from './redis.ts';
 import { type DecisionMessage, messageEntries } from './jobs.ts';
 
 /** Why a wait ended without a message: time ran out, or the subscription was interrupted. */
@@ -14,6 +14,14 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** What this process knows of a request it queued itself, without asking Redis or Postgres. */
+export type KnownState = { state: 'pending' } | { state: 'decided'; message: DecisionMessage } | undefined;
+
+/** How long the hub remembers that a request this process queued is pending (longer: ask Redis). */
+const EXPECT_MS = 60_000;
+/** How long it keeps the decision of such a request for a poll that has not come yet. */
+const RECENT_MS = 10_000;
+
 /**
  * One subscription per process to the decisions channel, fanned out to any number of local waiters.
  * A waiter is registered before its caller re-reads the durable record, so no decision is missed in
@@ -21,6 +29,11 @@ interface Waiter {
  */
 export class DecisionHub {
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Requests this process queued (while subscribed without a break) and not seen decided: when to forget them. */
+  private readonly expected = new Map<string, number>();
+  /** Decisions of requests this process queued that nobody waited for yet, for the client's next poll. */
+  private readonly recent = new Map<string, { message: DecisionMessage; until: number }>();
+  private sweeper: NodeJS.Timeout | undefined;
   private subscribedOnce = false;
   private closing = false;
 
@@ -39,13 +52,48 @@ export class DecisionHub {
       } catch {
         return;
       }
-      for (const [key, one] of messageEntries(message)) this.settle(key, { kind: 'message', message: one });
+      for (const [key, one] of messageEntries(message)) {
+        if (this.expected.delete(key) && !this.waiters.has(key)) this.recent.set(key, { message: one, until: Date.now() + RECENT_MS });
+        this.settle(key, { kind: 'message', message: one });
+      }
     });
     this.subscriber.on('ready', () => {
+      // Messages may have been lost while reconnecting: what was known to be pending may not be.
+      this.expected.clear();
       if (this.subscribedOnce) this.settleAll({ kind: 'recheck' });
     });
-    await this.subscriber.subscribe(this.channel);
+    await subscribeForGood(this.subscriber, this.channel);
     this.subscribedOnce = true;
+    this.sweeper = setInterval(() => this.sweep(), 5_000);
+    this.sweeper.unref();
+  }
+
+  /**
+   * Notes a request this process is about to queue: until its decision arrives, it is known to be
+   * pending, and its decision is kept for a while for a poll that comes after it. Returns a function
+   * that forgets the request (it could not be queued after all).
+   */
+  expect(requestId: string): () => void {
+    if (this.subscribedOnce && !this.closing) this.expected.set(requestId, Date.now() + EXPECT_MS);
+    return () => {
+      this.expected.delete(requestId);
+    };
+  }
+
+  /** What this process knows of a request it queued itself; undefined when it has to ask. A kept decision is handed out once. */
+  known(requestId: string): KnownState {
+    const decided = this.recent.get(requestId);
+    if (decided) {
+      this.recent.delete(requestId);
+      return { state: 'decided', message: decided.message };
+    }
+    return this.expected.has(requestId) ? { state: 'pending' } : undefined;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, until] of this.expected) if (until <= now) this.expected.delete(id);
+    for (const [id, entry] of this.recent) if (entry.until <= now) this.recent.delete(id);
   }
 
   /** Number of callers waiting right now. */
@@ -80,6 +128,9 @@ export class DecisionHub {
   /** Ends every wait, now and from now on, for shutdown. */
   releaseAll(): void {
     this.closing = true;
+    clearInterval(this.sweeper);
+    this.expected.clear();
+    this.recent.clear();
     this.settleAll({ kind: 'closing' });
   }
 

@@ -1,5 +1,6 @@
 import { ADMIT, PENDING, QUEUED, REBUILD, RELEASE, RETURN_SEATS, SETTLE } from './gate.lua.ts';
-import { type GateKeys, gateKeys } from './names.ts';
+import { type LuaScript, defineScripts } from './lua-scripts.ts';
+import { type GateKeys, addressRateKeyName, gateKeys, rateKeyName } from './names.ts';
 import type { RedisClient } from './redis.ts';
 
 /**
@@ -12,12 +13,15 @@ export type AdmitOutcome = 'SOLD_OUT' | 'QUEUED' | 'UNHELD' | 'UNGATED' | 'OFF';
 
 export type AdmitResult =
   | { kind: 'admitted' | 'sold-out'; outcome: AdmitOutcome; position: number }
-  | { kind: 'replay'; record: string };
+  | { kind: 'replay'; record: string }
+  /** The client address or the user is over its rate limit for the event until the window ends; nothing was admitted. */
+  | { kind: 'limited'; retryAfterMs: number; by: 'address' | 'user' };
 
 /** A decision to settle with the gate. */
 export interface Settlement {
   requestId: string;
-  status: 'confirmed' | 'rejected';
+  /** A waitlisted request takes no seats (yet), as a rejected one. */
+  status: 'confirmed' | 'rejected' | 'waitlisted';
   quantity: number;
   userId: string;
   replayed: boolean;
@@ -45,6 +49,12 @@ export interface AdmitInput {
   idemKey?: string;
   idemRecord?: string;
   idemTtlSeconds?: number;
+  /** New requests one user (and, with `addressPoints`, one client address) may send for the event per window. */
+  rateLimit?: { points: number; windowMs: number; addressPoints?: number };
+  /** The client's address, counted against `rateLimit.addressPoints`. */
+  clientAddress?: string;
+  /** The request may join the event's waiting list: queued without a promise where it would be SOLD_OUT. */
+  waitlist?: boolean;
 }
 
 export interface GateSnapshot {
@@ -55,7 +65,7 @@ export interface GateSnapshot {
 }
 
 interface GateCommands {
-  bookingGateAdmit(...args: (string | number)[]): Promise<[string, string | number]>;
+  bookingGateAdmit(...args: (string | number)[]): Promise<[string, string | number, string?]>;
   bookingGateRelease(...args: (string | number)[]): Promise<number>;
   bookingGateSettle(...args: (string | number)[]): Promise<number>;
   bookingGateReturn(...args: (string | number)[]): Promise<number>;
@@ -81,18 +91,15 @@ export class AdmissionGate {
     private readonly prefix: string,
     private readonly enabled = true,
   ) {
-    const commands: Array<[keyof GateCommands, number, string]> = [
-      ['bookingGateAdmit', 6, ADMIT],
-      ['bookingGateRelease', 4, RELEASE],
-      ['bookingGateSettle', 5, SETTLE],
-      ['bookingGateReturn', 3, RETURN_SEATS],
-      ['bookingGateRebuild', 4, REBUILD],
-      ['bookingGatePending', 3, PENDING],
-      ['bookingQueued', 2, QUEUED],
-    ];
-    for (const [name, numberOfKeys, lua] of commands) {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
-    }
+    defineScripts(redis, {
+      bookingGateAdmit: ADMIT,
+      bookingGateRelease: RELEASE,
+      bookingGateSettle: SETTLE,
+      bookingGateReturn: RETURN_SEATS,
+      bookingGateRebuild: REBUILD,
+      bookingGatePending: PENDING,
+      bookingQueued: QUEUED,
+    } satisfies Record<keyof GateCommands, LuaScript>);
     this.redis = redis as RedisClient & GateCommands;
   }
 
@@ -108,13 +115,16 @@ export class AdmissionGate {
   /** Checks a request and, when it may go through, promises it seats; also stores an idempotency record. */
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const k = this.keys(input.eventId);
-    const [outcome, value] = await this.redis.bookingGateAdmit(
+    const addressPoints = input.clientAddress === undefined ? 0 : (input.rateLimit?.addressPoints ?? 0);
+    const [outcome, value, by] = await this.redis.bookingGateAdmit(
       k.gate,
       k.held,
       k.users,
       k.pending,
       k.seq,
       input.idemKey ?? k.gate,
+      rateKeyName(this.prefix, input.eventId, input.userId),
+      addressPoints > 0 ? addressRateKeyName(this.prefix, input.eventId, input.clientAddress!) : k.gate,
       input.requestId,
       input.quantity,
       input.userId,
@@ -123,8 +133,13 @@ export class AdmissionGate {
       input.idemTtlSeconds ?? 0,
       this.enabled ? '1' : '0',
       input.acceptedAt,
+      input.rateLimit?.points ?? 0,
+      input.rateLimit?.windowMs ?? 0,
+      addressPoints,
+      input.waitlist ? '1' : '0',
     );
     if (outcome === 'IDEM') return { kind: 'replay', record: String(value) };
+    if (outcome === 'LIMITED') return { kind: 'limited', retryAfterMs: Number(value), by: by === 'address' ? 'address' : 'user' };
     const position = Number(value);
     const admitOutcome = outcome as AdmitOutcome;
     return { kind: admitOutcome === 'SOLD_OUT' ? 'sold-out' : 'admitted', outcome: admitOutcome, position };

@@ -14,6 +14,10 @@ export const bookingRequestData = z.object({
   gated: z.boolean().default(true),
   /** X-Request-Id of the submission, so the worker's log line joins the API's. */
   correlationId: z.string().max(200).optional(),
+  /** SHA-256 (hex) of the submission's Idempotency-Key, recorded with the decision. */
+  idempotencyKey: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  /** Join the event's waiting list rather than be rejected SOLD_OUT. */
+  waitlist: z.boolean().optional(),
 });
 export type BookingRequestData = z.infer<typeof bookingRequestData>;
 
@@ -48,7 +52,45 @@ export function recoverJobId(eventId: string): string {
   return `recover.${eventId}`;
 }
 
-export const jobData = z.discriminatedUnion('kind', [bookJobData, cancelJobData, recoverJobData]);
+/** Payload of a checkout: confirms a held booking in the event's queue, in order with its expiry. */
+export const confirmJobData = z.object({
+  kind: z.literal('confirm'),
+  bookingId: z.string().min(1),
+  eventId: z.string().min(1),
+});
+export type ConfirmJobData = z.infer<typeof confirmJobData>;
+
+/** Job id of the checkout of a booking: one pending checkout per booking. */
+export function confirmJobId(bookingId: string): string {
+  return `confirm.${bookingId}`;
+}
+
+/** Asks the event's worker to expire the event's holds that are due, in queue order. */
+export const expireJobData = z.object({
+  kind: z.literal('expire'),
+  eventId: z.string().min(1),
+});
+export type ExpireJobData = z.infer<typeof expireJobData>;
+
+/** Job id of an event's expiry round: one pending at a time. */
+export function expireJobId(eventId: string): string {
+  return `expire.${eventId}`;
+}
+
+/** Payload of a withdrawal from the waiting list, in the event's queue like its promotions. */
+export const withdrawJobData = z.object({
+  kind: z.literal('withdraw'),
+  requestId: z.string().min(1),
+  eventId: z.string().min(1),
+});
+export type WithdrawJobData = z.infer<typeof withdrawJobData>;
+
+/** Job id of the withdrawal of a request: one pending per request. */
+export function withdrawJobId(requestId: string): string {
+  return `withdraw.${requestId}`;
+}
+
+export const jobData = z.discriminatedUnion('kind', [bookJobData, cancelJobData, recoverJobData, confirmJobData, expireJobData, withdrawJobData]);
 export type JobData = z.infer<typeof jobData>;
 
 /** Job id of the cancellation of a booking: one pending cancellation per booking. */
@@ -59,10 +101,15 @@ export function cancelJobId(bookingId: string): string {
 /** What a worker publishes after a decision is durable. */
 export type DecisionMessage =
   | { type: 'decisions'; requests: BookingRequestView[] }
-  | { type: 'cancellation'; booking: BookingView };
+  | { type: 'cancellation'; booking: BookingView }
+  | { type: 'confirmation'; booking: BookingView }
+  /** A withdrawal was applied (or found nothing on the list): the API reads the outcome from PostgreSQL. */
+  | { type: 'withdrawal'; requestId: string };
 
 /** What each message settles: waiter key (request id, or cancellation job id) and its payload. */
 export function messageEntries(message: DecisionMessage): Array<[string, DecisionMessage]> {
   if (message.type === 'cancellation') return [[cancelJobId(message.booking.id), message]];
+  if (message.type === 'confirmation') return [[confirmJobId(message.booking.id), message]];
+  if (message.type === 'withdrawal') return [[withdrawJobId(message.requestId), message]];
   return message.requests.map((request) => [request.requestId, { type: 'decisions', requests: [request] }]);
 }

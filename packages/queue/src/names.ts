@@ -57,6 +57,16 @@ export function idempotencyKeyName(prefix: string, eventId: string, keyHash: str
   return `${prefix}:${eventQueueName(eventId)}:idem:${keyHash}`;
 }
 
+/** A user's rate-limit counter for one event (in the event's hash slot, so admission can count it). */
+export function rateKeyName(prefix: string, eventId: string, userId: string): string {
+  return `${prefix}:${eventQueueName(eventId)}:rate:${userId}`;
+}
+
+/** A client address's rate-limit counter for one event (in the event's hash slot, like the user's). */
+export function addressRateKeyName(prefix: string, eventId: string, address: string): string {
+  return `${prefix}:${eventQueueName(eventId)}:addr-rate:${address}`;
+}
+
 /** Sorted set of events whose queue has work, scored by when they became ready (oldest first). */
 export function readyEventsKey(prefix: string): string {
   return `${prefix}:ready`;

@@ -40,7 +40,11 @@ function parseNode(url: string): { host: string; port: number; username?: string
   };
 }
 
-/** A Redis (or Redis Cluster) client configured for one purpose. */
+/**
+ * A Redis (or Redis Cluster) client configured for one purpose. Never auto-pipelined: ioredis's
+ * commandTimeout does not fail an auto-pipelined command, and a command connection must fail fast
+ * when Redis stops answering.
+ */
 export function createRedis(settings: RedisSettings, purpose: RedisPurpose, name?: string): RedisClient {
   const options = optionsFor(purpose);
   if (name) options.connectionName = name;
@@ -103,4 +107,25 @@ export function isRedisUnavailableError(err: unknown): boolean {
     m.includes('Socket timeout') ||
     err.name === 'MaxRetriesPerRequestError'
   );
+}
+
+/** Resolves once the connection is ready (at once when it is). */
+export function untilReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => client.once('ready', () => resolve()));
+}
+
+/**
+ * Subscribes `client` to `channel` for good: once the connection is ready, and again each time it
+ * becomes ready later. Subscribing before the connection is ready can leave it unsubscribed: the
+ * SUBSCRIBE is answered, yet the connection then turns ready without the subscription (seen about
+ * once in seven starts), and every message on the channel is lost. Subscribing again to a channel
+ * already subscribed changes nothing.
+ */
+export async function subscribeForGood(client: RedisClient, channel: string): Promise<void> {
+  await untilReady(client);
+  client.on('ready', () => {
+    void client.subscribe(channel).catch(() => {});
+  });
+  await client.subscribe(channel);
 }
