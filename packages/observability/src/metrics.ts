@@ -160,6 +160,23 @@ export function workerMetrics(registry: Registry) {
         registers: [registry],
       }),
     ),
+    holdsConfirmed: once(registry, 'booking_holds_confirmed_total', () =>
+      new Counter({ name: 'booking_holds_confirmed_total', help: 'Held bookings confirmed at checkout', registers: [registry] }),
+    ),
+    holdsExpired: once(registry, 'booking_holds_expired_total', () =>
+      new Counter({
+        name: 'booking_holds_expired_total',
+        help: 'Held bookings expired unconfirmed, their seats returned',
+        registers: [registry],
+      }),
+    ),
+    waitlistPromoted: once(registry, 'booking_waitlist_promoted_total', () =>
+      new Counter({
+        name: 'booking_waitlist_promoted_total',
+        help: 'Waiting-list entries confirmed with seats that came back',
+        registers: [registry],
+      }),
+    ),
     recovered: once(registry, 'booking_requests_recovered_total', () =>
       new Counter({
         name: 'booking_requests_recovered_total',
@@ -212,4 +229,38 @@ export function eventGauges(
     );
   perEvent('booking_queue_depth', 'Requests waiting or in progress in the queue of each event on sale', true, (r) => r.queueDepth);
   perEvent('booking_seats_available', 'Seats available for each event on sale', false, (r) => r.seatsAvailable);
+}
+
+/** Entries on each event's waiting list (only events with entries, at most as many as `read` returns). */
+export function waitlistGauge(registry: Registry, read: () => Promise<Array<{ eventId: string; entries: number }>>): void {
+  once(registry, 'booking_waitlist_length', () =>
+    new Gauge({
+      name: 'booking_waitlist_length',
+      help: 'Requests on the waiting list of each event with one',
+      labelNames: ['event_id'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await read().catch(() => []);
+        this.reset();
+        for (const r of rows) this.set({ event_id: r.eventId }, r.entries);
+      },
+    }),
+  );
+}
+
+/** Seats of held bookings per event (only events with holds, at most as many as `read` returns). */
+export function heldSeatsGauge(registry: Registry, read: () => Promise<Array<{ eventId: string; seatsHeld: number }>>): void {
+  once(registry, 'booking_seats_held', () =>
+    new Gauge({
+      name: 'booking_seats_held',
+      help: 'Seats of bookings held for checkout, for each event with holds',
+      labelNames: ['event_id'] as const,
+      registers: [registry],
+      async collect() {
+        const rows = await read().catch(() => []);
+        this.reset();
+        for (const r of rows) this.set({ event_id: r.eventId }, r.seatsHeld);
+      },
+    }),
+  );
 }
