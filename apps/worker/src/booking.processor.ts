@@ -1,18 +1,43 @@
-import {
-  type Db,
-  cancelBooking,
-  decideBookingBatch,
-  isStaleLeaseError,
-  listUndecidedAccepted,
-  toBookingView,
-} from '@booking/db';
-import { type BookingRequestView, newBookingId } from '@booking/domain';
+import { type Db, cancelBooking, isStaleLeaseError, listUndecidedAccepted, toBookingView, withPromotion } from '@booking/db';
 import type { Logger, WorkerMetrics } from '@booking/observability';
-import { type BookingRequestData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
+import {
+  type BookingRequestData,
+  type CancelJobData,
+  type DecisionMessage,
+  bookJobData,
+  jobData,
+} from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
 
+import { batchDecider } from './batch-decider.ts';
 import type { GateKeeper } from './gate-keeper.ts';
+import { holdSteps } from './holds.processor.ts';
+import { waitlistSteps } from './waitlist.processor.ts';
 import { untilDone } from './retry.ts';
+
+/** Most requests one transaction decides when jobs are taken together (group commit across jobs). */
+export const MAX_REQUESTS_PER_BATCH = 1_000;
+
+/**
+ * Most batches one job's turn decides before its job is completed and the next is fetched: a bound
+ * on how long a shutdown or a handover waits for the job in progress.
+ */
+export const MAX_BATCHES_PER_JOB = 20;
+
+/**
+ * The jobs of an event's queue that the worker may take together with the one in hand: the booking
+ * jobs queued right behind it, made active under the same lock, completed once decided.
+ */
+export interface FollowingJobs {
+  /** Takes the booking jobs queued behind the job in hand, oldest first, at most `maxRequests` requests. */
+  take(maxRequests: number): Promise<Job[]>;
+  /** Keeps the taken jobs' locks fresh until the returned function is called. */
+  keepLocked(jobs: Job[]): () => void;
+  /** Completes taken jobs whose requests are decided (one round trip). */
+  complete(jobs: Job[]): Promise<void>;
+  /** Fails a taken job for good (its payload cannot be read). */
+  fail(job: Job, error: Error): Promise<void>;
+}
 
 export interface ProcessorDeps {
   db: Db;
@@ -29,85 +54,37 @@ export interface ProcessorDeps {
   onFenced: (eventId: string) => void;
 }
 
+/** Decides an event's job, with the jobs queued behind it when `following` is given. */
+export type BookingProcessor = (job: Job, following?: FollowingJobs) => Promise<void>;
+
 /** Never settles: the job is left to expire and be taken over by the event's new worker. */
 function handBack(): Promise<never> {
   return new Promise<never>(() => {});
 }
 
-/** Builds the BullMQ processor that decides one job of an event's queue. */
-export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promise<void> {
-  const retrying = <T>(job: Job, eventId: string, what: string, fn: () => Promise<T>) =>
+/** BullMQ numbers jobs added without an id in the order they were added. */
+function byQueueOrder(a: Job, b: Job): number {
+  const x = Number(a.id);
+  const y = Number(b.id);
+  return Number.isFinite(x) && Number.isFinite(y) ? x - y : 0;
+}
+
+/** Builds the processor that decides the jobs of events' queues. */
+export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
+  const retrying = <T>(jobId: string | undefined, eventId: string, what: string, fn: () => Promise<T>) =>
     untilDone(fn, deps.signal, (err, attempt) => {
       deps.metrics.dbRetries.inc();
       deps.logger.warn(`database unavailable; retrying ${what}`, {
-        jobId: job.id,
+        jobId,
         eventId,
         attempt,
         error: err instanceof Error ? err.message : String(err),
       });
     });
 
-  /**
-   * Decides requests of one event in one transaction, in order (group commit), settles the gate and
-   * publishes the decisions, only once they are durable.
-   */
-  async function decide(job: Job, eventId: string, requests: BookingRequestData[], epoch: number): Promise<void> {
-    const started = performance.now();
-    const now = Date.now();
-    for (const r of requests) deps.metrics.queueWaitSeconds.observe(Math.max(0, now - Date.parse(r.acceptedAt)) / 1000);
-    const decisions = await retrying(job, eventId, 'decision', () =>
-      decideBookingBatch(
-        deps.db,
-        eventId,
-        requests.map((r) => ({ ...r, bookingId: newBookingId() })),
-        epoch,
-      ),
-    );
-    const decisionMs = performance.now() - started;
-    const views: BookingRequestView[] = [];
-    let fresh = 0;
-    for (const r of requests) {
-      const d = decisions.get(r.requestId)!;
-      if (!d.replayed) {
-        fresh++;
-        deps.metrics.decisionLatencySeconds.observe(Math.max(0, d.decidedAt.getTime() - Date.parse(r.acceptedAt)) / 1000);
-        if (d.status === 'confirmed') deps.metrics.success.inc();
-        else deps.metrics.conflicts.inc({ reason: d.reason ?? 'UNKNOWN' });
-      }
-      views.push({
-        requestId: r.requestId,
-        eventId,
-        userId: r.userId,
-        quantity: r.quantity,
-        status: d.status,
-        ...(d.reason ? { reason: d.reason } : {}),
-        ...(d.bookingId ? { bookingId: d.bookingId } : {}),
-        acceptedAt: new Date(r.acceptedAt).toISOString(),
-        decidedAt: d.decidedAt.toISOString(),
-      });
-      deps.logger.info('decided', {
-        requestId: r.correlationId,
-        eventId,
-        jobId: r.requestId,
-        status: d.status,
-        reason: d.reason ?? undefined,
-        replayed: d.replayed,
-      });
-    }
-    if (fresh > 0) deps.metrics.decisionsPerTransaction.observe(fresh);
-    await retrying(job, eventId, 'gate settlement', () =>
-      deps.gate.afterDecisions(
-        eventId,
-        job.id ?? '',
-        requests.map((r) => {
-          const d = decisions.get(r.requestId)!;
-          return { requestId: r.requestId, status: d.status, quantity: r.quantity, userId: r.userId, replayed: d.replayed };
-        }),
-        decisionMs,
-      ),
-    );
-    await deps.publish({ type: 'decisions', requests: views });
-  }
+  const { commit, announce, decide } = batchDecider(deps, retrying);
+  const waitlist = waitlistSteps(deps, retrying);
+  const holds = holdSteps(deps, retrying, waitlist);
 
   const lastRecovery = new Map<string, number>();
 
@@ -116,11 +93,11 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
    * (it lost them in a flush or a restart), then rebuilds the gate. Runs in the event's queue, so
    * nothing else of the event is being decided meanwhile.
    */
-  async function recover(job: Job, eventId: string, until: Date, skip: Set<string>, epoch: number): Promise<void> {
+  async function recover(jobId: string | undefined, eventId: string, until: Date, skip: Set<string>, epoch: number): Promise<void> {
     // A recovery since this request was accepted has already covered everything accepted before it.
     if ((lastRecovery.get(eventId) ?? -Infinity) >= until.getTime()) return;
     lastRecovery.set(eventId, Date.now());
-    const accepted = await retrying(job, eventId, 'recovery', () => listUndecidedAccepted(deps.db, eventId, until));
+    const accepted = await retrying(jobId, eventId, 'recovery', () => listUndecidedAccepted(deps.db, eventId, until));
     // A journal row is written only after its job was queued: undecided and not in the queue is lost.
     const queued = accepted.length > 0 ? await deps.gate.queuedRequestIds(eventId) : new Set<string>();
     const lost: BookingRequestData[] = [];
@@ -132,23 +109,29 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
         quantity: row.quantity,
         acceptedAt: row.acceptedAt.toISOString(),
         gated: true,
+        ...(row.idempotencyKey ? { idempotencyKey: row.idempotencyKey } : {}),
+        ...(row.waitlist ? { waitlist: true } : {}),
       });
     }
-    if (lost.length > 0) {
-      await decide(job, eventId, lost, epoch);
-      deps.metrics.recovered.inc(lost.length);
+    for (let i = 0; i < lost.length; i += MAX_REQUESTS_PER_BATCH) {
+      await decide(jobId, eventId, lost.slice(i, i + MAX_REQUESTS_PER_BATCH), epoch);
     }
-    await retrying(job, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, job.id ?? ''));
-    deps.logger.log(lost.length > 0 ? 'warn' : 'info', 'recovery done', { eventId, jobId: job.id, recovered: lost.length });
+    if (lost.length > 0) deps.metrics.recovered.inc(lost.length);
+    await retrying(jobId, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, jobId ?? ''));
+    deps.logger.log(lost.length > 0 ? 'warn' : 'info', 'recovery done', { eventId, jobId, recovered: lost.length });
   }
 
   async function cancel(job: Job, data: CancelJobData, epoch: number): Promise<void> {
-    const row = await retrying(job, data.eventId, 'cancellation', () => cancelBooking(deps.db, data.bookingId, epoch));
+    // The waiting list is served in the cancellation's transaction: once it is answered, the
+    // entries that fit are confirmed.
+    const { result: row, promoted } = await retrying(job.id, data.eventId, 'cancellation', () =>
+      withPromotion(deps.db, data.eventId, epoch, (trx) => cancelBooking(trx, data.bookingId, epoch), (r) => r !== undefined),
+    );
     if (!row) {
       deps.logger.error('cancellation names no booking; dropped', { jobId: job.id, eventId: data.eventId });
       throw new UnrecoverableError('booking not found');
     }
-    await retrying(job, data.eventId, 'gate settlement', () =>
+    await retrying(job.id, data.eventId, 'gate settlement', () =>
       deps.gate.afterCancellation({
         jobId: job.id ?? data.bookingId,
         eventId: row.event_id,
@@ -157,12 +140,113 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
         userId: row.user_id,
       }),
     );
+    await waitlist.promoted(job.id, data.eventId, promoted, job.attemptsStarted > 1);
     deps.metrics.cancellations.inc();
     deps.logger.info('cancellation applied', { bookingId: row.id, eventId: row.event_id, jobId: job.id });
     await deps.publish({ type: 'cancellation', booking: toBookingView(row) });
   }
 
-  return async (job) => {
+  /** Reads the payloads of jobs taken behind the one in hand; a job that cannot be read is failed for good. */
+  async function readFollowing(taken: Job[], following: FollowingJobs, eventId: string): Promise<Array<{ job: Job; requests: BookingRequestData[] }>> {
+    const read: Array<{ job: Job; requests: BookingRequestData[] }> = [];
+    for (const job of taken) {
+      const parsed = bookJobData.safeParse(job.data);
+      if (parsed.success && parsed.data.eventId === eventId) {
+        read.push({ job, requests: parsed.data.requests });
+        continue;
+      }
+      deps.logger.error('job payload is invalid; dropped', { jobId: job.id, eventId });
+      await following.fail(job, new UnrecoverableError('invalid job payload'));
+    }
+    return read;
+  }
+
+  /**
+   * Decides a booking job together with the booking jobs queued behind it, in queue order, and goes
+   * on with the jobs queued behind those while there are any (up to MAX_BATCHES_PER_JOB batches).
+   * The next batch is taken while the last one is settled with the gate, and decided while the last
+   * one's decisions and job completions are on their way. Transactions follow one another in queue
+   * order, and the gate is settled (or rebuilt) only between two of them, never during one.
+   */
+  async function book(job: Job, requests: BookingRequestData[], eventId: string, epoch: number, following?: FollowingJobs): Promise<void> {
+    // Jobs taken from behind the one in hand and read, their locks kept fresh until `release`.
+    const takeLocked = async (room: number): Promise<{ jobs: Job[]; others: Array<{ job: Job; requests: BookingRequestData[] }>; release: () => void }> => {
+      if (!following) return { jobs: [], others: [], release: () => {} };
+      const jobs = await following.take(room);
+      const release = following.keepLocked(jobs);
+      try {
+        return { jobs, others: jobs.length > 0 ? await readFollowing(jobs, following, eventId) : [], release };
+      } catch (err) {
+        release();
+        throw err;
+      }
+    };
+    // The next batch, taken while the last one commits.
+    let prefetched: ReturnType<typeof takeLocked> | undefined;
+    // The last batch's gate settlement, awaited before the next transaction.
+    let settled: Promise<void> = Promise.resolve();
+    // What the batches committed so far still have to send (decisions, completions).
+    let behind: Promise<unknown> = Promise.resolve();
+    let failed = false;
+    try {
+      for (let round = 0; round < MAX_BATCHES_PER_JOB; round++) {
+        const own = round === 0 ? [{ job, requests }] : [];
+        const room = MAX_REQUESTS_PER_BATCH - (round === 0 ? requests.length : 0);
+        // Stop taking more once the lease is gone or shutdown is forced; the jobs in hand still finish
+        // (jobs taken ahead and not decided go back to the queue once their locks lapse).
+        if (round > 0 && (deps.signal.aborted || deps.epochOf(eventId) !== epoch)) break;
+        const { jobs: taken, others, release } = await (prefetched ?? takeLocked(room));
+        prefetched = undefined;
+        if (round > 0 && taken.length === 0) {
+          release();
+          break;
+        }
+        try {
+          const batch = [...own, ...others].sort((a, b) => byQueueOrder(a.job, b.job)).flatMap((x) => x.requests);
+          await settled;
+          if (batch.length === 0) {
+            release();
+            continue;
+          }
+          // Admitted while the gate was missing: Redis may have lost requests accepted before these.
+          const ungated = batch.filter((r) => !r.gated).map((r) => Date.parse(r.acceptedAt));
+          if (ungated.length > 0) {
+            await recover(job.id, eventId, new Date(Math.min(...ungated)), new Set(batch.map((r) => r.requestId)), epoch);
+          }
+          // The next batch is taken from the queue while this one commits, so that Postgres goes
+          // from one transaction to the next without waiting for Redis in between.
+          if (following && round + 1 < MAX_BATCHES_PER_JOB) {
+            prefetched = takeLocked(MAX_REQUESTS_PER_BATCH);
+            prefetched.catch(() => {});
+          }
+          const sent = announce(await commit(job.id, eventId, batch, epoch));
+          settled = sent.settled;
+          const done = Promise.all([behind, sent.settled, sent.published]).then(async () => {
+            if (following && others.length > 0) await following.complete(others.map((x) => x.job));
+          });
+          behind = done.finally(release);
+          // Kept from being reported unhandled while the next batch is taken; awaited below.
+          settled.catch(() => {});
+          behind.catch(() => {});
+        } catch (err) {
+          release();
+          throw err;
+        }
+      }
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      // Taken ahead and not decided (the lease went, or shutdown): their locks lapse and BullMQ puts
+      // them back in the queue, as it does a dead worker's.
+      void prefetched?.then(({ release }) => release(), () => {});
+      // What was committed is still sent; an error of the batch in hand is the one reported.
+      if (failed) await behind.catch(() => {});
+      else await behind;
+    }
+  }
+
+  return async (job, following) => {
     const parsed = jobData.safeParse(job.data);
     if (!parsed.success) {
       deps.logger.error('job payload is invalid; dropped', { jobId: job.id, issues: parsed.error.issues });
@@ -174,21 +258,23 @@ export function createBookingProcessor(deps: ProcessorDeps): (job: Job) => Promi
     if (epoch === undefined) return handBack();
     try {
       switch (data.kind) {
-        case 'book': {
-          // Admitted while the gate was missing: Redis may have lost requests accepted before these.
-          const ungated = data.requests.filter((r) => !r.gated).map((r) => Date.parse(r.acceptedAt));
-          if (ungated.length > 0) {
-            const batch = new Set(data.requests.map((r) => r.requestId));
-            await recover(job, data.eventId, new Date(Math.min(...ungated)), batch, epoch);
-          }
-          await decide(job, data.eventId, data.requests, epoch);
+        case 'book':
+          await book(job, data.requests, data.eventId, epoch, following);
           return;
-        }
         case 'cancel':
           await cancel(job, data, epoch);
           return;
         case 'recover':
-          await recover(job, data.eventId, new Date(), new Set(), epoch);
+          await recover(job.id, data.eventId, new Date(), new Set(), epoch);
+          return;
+        case 'confirm':
+          await holds.confirm(job, data, epoch);
+          return;
+        case 'expire':
+          await holds.expire(job, data, epoch);
+          return;
+        case 'withdraw':
+          await waitlist.withdraw(job, data, epoch);
           return;
       }
     } catch (err) {

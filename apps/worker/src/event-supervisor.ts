@@ -1,19 +1,33 @@
-import { type Db, countUndecidedAccepted, pruneDecidedAccepted } from '@booking/db';
+import type { Db } from '@booking/db';
 import type { Logger } from '@booking/observability';
 import {
   type AdmissionGate,
   type EventLeases,
+  type GateOrphans,
+  KEEP_FAILED_JOBS,
   type Lease,
+  type ExpireJobData,
+  type JobData,
   type RecoverJobData,
   type RedisClient,
   eventQueueName,
   eventsChannel,
+  expireJobId,
   gateKeys,
   janitorKey,
   recoverJobId,
+  subscribeForGood,
 } from '@booking/queue';
-import { type Job, Queue, Worker } from 'bullmq';
-import { sql } from 'kysely';
+import { Queue } from 'bullmq';
+
+import type { BookingProcessor } from './booking.processor.ts';
+import { type ConsumerDeps, type EventConsumer, type LetGoReason, letGo, openConsumer } from './event-consumer.ts';
+import { planShare } from './fair-share.ts';
+import { HoldExpiry } from './hold-expiry.ts';
+import { JournalCheck } from './journal-check.ts';
+import { OrphanSweep } from './orphan-sweep.ts';
+import type { SaleEnds } from './sale-ends.ts';
+import { settledWithin } from './settled-within.ts';
 
 export interface SupervisorOptions {
   db: Db;
@@ -24,7 +38,7 @@ export interface SupervisorOptions {
   prefix: string;
   workerId: string;
   logger: Logger;
-  processor: (job: Job) => Promise<void>;
+  processor: BookingProcessor;
   gate: AdmissionGate;
   leases: EventLeases;
   /** At most this many events served at once: bounds the Redis connections of the process. */
@@ -36,22 +50,14 @@ export interface SupervisorOptions {
   idleMs?: number;
   /** While more events have work than all workers can serve, a busy event is handed on after this long. */
   turnMs?: number;
-  /** How often one worker does the housekeeping (lost requests, missed ready marks). */
+  /** How often one worker does the housekeeping (lost requests, missed ready marks, orphaned gate records). */
   janitorMs?: number;
-}
-
-interface Served {
-  eventId: string;
-  lease: Lease;
-  queue: Queue;
-  worker: Worker;
-  acquiredAt: number;
-  lastBusyAt: number;
-  busy: boolean;
-  /** Set while the event is being let go. */
-  leaving?: Promise<void>;
-  /** The lease was lost or fenced off: nothing more may be decided under it. */
-  revoked?: boolean;
+  /** Finding gate records no job carries: a pending record older than `afterMs` may be an orphan. */
+  orphans?: { orphans: GateOrphans; afterMs: number };
+  /** Removing the Redis keys of events whose sale is over (when let go idle, and by the housekeeping). */
+  saleEnds?: SaleEnds;
+  /** How often overdue holds are looked for (ms; default 1,000). */
+  holdCheckMs?: number;
 }
 
 /**
@@ -63,16 +69,33 @@ interface Served {
  * one BullMQ worker (concurrency 1), so Redis connections stay bounded by `maxEvents`.
  */
 export class EventSupervisor {
-  private readonly served = new Map<string, Served>();
+  private readonly served = new Map<string, EventConsumer>();
   private tickTimer: NodeJS.Timeout | undefined;
   private janitorTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  /** A round was asked for while one ran. */
+  private again = false;
   private lastGateCheck = 0;
+  private lastHoldCheck = 0;
+  /** The look for overdue holds in progress: never awaited by a round, so a stuck database cannot hold up lease renewals. */
+  private holdChecking: Promise<void> | undefined;
   private closing = false;
   /** Events another worker holds, not worth asking for again before their lease could lapse. */
   private readonly heldElsewhere = new Map<string, number>();
 
-  constructor(private readonly opts: SupervisorOptions) {}
+  private readonly orphanSweep: OrphanSweep | undefined;
+  private readonly journalCheck: JournalCheck;
+  private readonly holdExpiry: HoldExpiry;
+  private readonly consumers: ConsumerDeps;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.orphanSweep =
+      opts.orphans &&
+      new OrphanSweep({ db: opts.db, logger: opts.logger, ...opts.orphans, recover: (eventId) => this.queueRecovery(eventId) });
+    this.journalCheck = new JournalCheck({ ...opts, recover: (eventId) => this.queueRecovery(eventId) });
+    this.consumers = opts;
+    this.holdExpiry = new HoldExpiry({ db: opts.db, logger: opts.logger, queueExpiry: (eventId) => this.queueExpiry(eventId) });
+  }
 
   private get tickMs(): number {
     return this.opts.tickMs ?? 250;
@@ -86,7 +109,7 @@ export class EventSupervisor {
       this.heldElsewhere.delete(eventId);
       void this.tick();
     });
-    await this.opts.subscriber.subscribe(channel);
+    await subscribeForGood(this.opts.subscriber, channel);
     await this.tick();
     this.tickTimer = setInterval(() => void this.tick(), this.tickMs);
     this.tickTimer.unref();
@@ -120,15 +143,23 @@ export class EventSupervisor {
 
   /** One round: heartbeat, renew, let go of idle or surplus events, take ready ones. */
   tick(): Promise<void> {
-    if (!this.ticking) {
-      this.ticking = this.round()
-        .catch((err: Error) => {
-          this.opts.logger.warn('worker round failed', { error: err.message });
-        })
-        .finally(() => {
-          this.ticking = undefined;
-        });
+    if (this.ticking) {
+      // Asked while a round runs (an event just got work): that round may have read the ready set
+      // before the event was in it, so another follows at once instead of at the next tick.
+      this.again = true;
+      return this.ticking;
     }
+    this.ticking = this.round()
+      .catch((err: Error) => {
+        this.opts.logger.warn('worker round failed', { error: err.message });
+      })
+      .finally(() => {
+        this.ticking = undefined;
+        if (this.again && !this.closing) {
+          this.again = false;
+          void this.tick();
+        }
+      });
     return this.ticking;
   }
 
@@ -148,45 +179,57 @@ export class EventSupervisor {
       }
     });
 
-    const ready = await leases.ready();
-    const target = Math.min(this.opts.maxEvents, Math.max(1, Math.ceil(ready.length / live)));
-    const crowded = ready.length > live * this.opts.maxEvents;
-    let holding = [...this.served.values()].filter((s) => !s.leaving);
-    // Events with work wait for a worker: let an emptied event go at once instead of after idleMs.
-    const othersWait = ready.length > live * holding.length;
-    const idleMs = othersWait ? Math.min(200, this.opts.idleMs ?? 2_000) : (this.opts.idleMs ?? 2_000);
-    for (const s of holding) {
-      if (!s.busy && now - s.lastBusyAt > idleMs) void this.retireIfEmpty(s);
-      else if (crowded && now - s.acquiredAt > (this.opts.turnMs ?? 5_000)) void this.letGo(s, { why: 'turn', requeue: true });
-    }
-    holding = [...this.served.values()].filter((s) => !s.leaving);
-    // More than a fair share (a worker joined, or demand fell): hand the newest on.
-    for (const s of holding.sort((a, b) => b.acquiredAt - a.acquiredAt).slice(0, Math.max(0, holding.length - target))) {
-      void this.letGo(s, { why: 'share' });
+    // Overdue holds are queued at the front of their events' queues (after a restart, ahead of the
+    // work waiting). Not awaited: the lookup must not delay the renewals of the next round.
+    if (!this.holdChecking && now - this.lastHoldCheck >= (this.opts.holdCheckMs ?? 1_000)) {
+      this.lastHoldCheck = now;
+      this.holdChecking = this.holdExpiry
+        .run()
+        .catch((err: Error) => {
+          logger.warn('looking for overdue holds failed', { error: err.message });
+        })
+        .finally(() => {
+          this.holdChecking = undefined;
+        });
     }
 
-    let room = target - [...this.served.values()].filter((s) => !s.leaving).length;
-    const candidates: string[] = [];
-    for (const eventId of ready) {
-      if (candidates.length >= room) break;
-      if (this.served.has(eventId) || (this.heldElsewhere.get(eventId) ?? 0) > now) continue;
-      candidates.push(eventId);
+    const ready = await leases.ready();
+    const plan = planShare({
+      now,
+      ready,
+      live,
+      maxEvents: this.opts.maxEvents,
+      served: [...this.served.values()].map((s) => ({ ...s, leaving: s.leaving !== undefined })),
+      heldElsewhere: this.heldElsewhere,
+      idleMs: this.opts.idleMs ?? 2_000,
+      turnMs: this.opts.turnMs ?? 5_000,
+    });
+    for (const eventId of plan.retire) {
+      const s = this.served.get(eventId)!;
+      // Not awaited: a Redis that goes away meanwhile (or this worker closing) is only logged.
+      void this.retireIfEmpty(s).catch((err: Error) => logger.warn('could not retire idle event', { eventId, error: err.message }));
     }
-    // Ask for the candidates' leases and open the ones won, a few at a time.
-    for (let i = 0; i < candidates.length && room > 0 && !this.closing; i += 16) {
-      const won = await Promise.all(
+    for (const eventId of plan.turn) void this.letGo(this.served.get(eventId)!, { why: 'turn', requeue: true });
+    for (const eventId of plan.share) void this.letGo(this.served.get(eventId)!, { why: 'share' });
+
+    // Ask for the candidates' leases (as many as there is room for) and open the ones won, a few at a time.
+    const { candidates } = plan;
+    for (let i = 0; i < candidates.length && !this.closing; i += 16) {
+      await Promise.all(
         candidates.slice(i, i + 16).map(async (eventId) => {
-          const answer = await leases.acquire(eventId);
+          const answer = await leases.acquire(eventId).catch((err: Error) => {
+            // Postgres could not record the lease's epoch: try again at a later round.
+            logger.warn('could not take the lease on event', { eventId, error: err.message });
+            return { heldForMs: 0 };
+          });
           if ('heldForMs' in answer) {
             this.heldElsewhere.set(eventId, now + Math.min(answer.heldForMs, this.opts.lockMs));
-            return false;
+            return;
           }
-          if (await this.open(answer.lease)) return true;
+          if (await this.open(answer.lease)) return;
           await leases.release(answer.lease).catch(() => {});
-          return false;
         }),
       );
-      room -= won.filter(Boolean).length;
     }
     for (const [eventId, until] of this.heldElsewhere) if (until <= now) this.heldElsewhere.delete(eventId);
 
@@ -196,53 +239,15 @@ export class EventSupervisor {
     }
   }
 
+  /** Opens the event's consumer; false when its queue could not be opened. */
   private async open(lease: Lease): Promise<boolean> {
-    const { eventId } = lease;
-    const name = eventQueueName(eventId);
-    const { connection, prefix, logger } = this.opts;
-    const queue = new Queue(name, { connection, prefix });
-    queue.on('error', () => {});
-    try {
-      // Belt and braces: one job at a time per event even if two workers ever served it together.
-      await queue.setGlobalConcurrency(1);
-    } catch (err) {
-      logger.warn('could not open event queue', { eventId, error: (err as Error).message });
-      await queue.close().catch(() => {});
-      return false;
-    }
-    const worker = new Worker(name, this.opts.processor, {
-      connection,
-      prefix,
-      concurrency: 1,
-      lockDuration: this.opts.lockMs,
-      stalledInterval: Math.max(500, Math.floor(this.opts.lockMs / 2)),
-      // A job whose worker died is handed to another however often that happens: it is never dropped.
-      maxStalledCount: Number.MAX_SAFE_INTEGER,
-      drainDelay: 5,
-    });
-    const now = Date.now();
-    const served: Served = { eventId, lease, queue, worker, acquiredAt: now, lastBusyAt: now, busy: false };
-    worker.on('active', () => {
-      served.busy = true;
-      served.lastBusyAt = Date.now();
-    });
-    const idle = () => {
-      served.busy = false;
-      served.lastBusyAt = Date.now();
-    };
-    worker.on('completed', idle);
-    worker.on('failed', (job, err) => {
-      idle();
-      logger.error('job failed', { eventId, jobId: job?.id, error: err.message });
-    });
-    worker.on('error', (err) => logger.warn('worker error', { eventId, error: err.message }));
-    this.served.set(eventId, served);
-    logger.debug('serving event', { eventId, epoch: lease.epoch });
-    return true;
+    const consumer = await openConsumer(this.consumers, lease);
+    if (consumer) this.served.set(lease.eventId, consumer);
+    return consumer !== undefined;
   }
 
   /** Lets an idle event go, unless work arrived meanwhile. */
-  private async retireIfEmpty(s: Served): Promise<void> {
+  private async retireIfEmpty(s: EventConsumer): Promise<void> {
     if (s.leaving) return;
     const { leases, connection, prefix } = this.opts;
     // Unmark first, then look: a job added after the look is marked again by the API, which adds
@@ -258,41 +263,11 @@ export class EventSupervisor {
     await this.letGo(s, { why: 'idle' });
   }
 
-  /**
-   * Stops serving an event: gracefully (the job in progress finishes) unless `force`, then gives the
-   * lease back. A forced stop leaves the job in progress to expire and be taken over.
-   */
-  private letGo(s: Served, how: { force?: boolean; requeue?: boolean; why: string }): Promise<void> {
-    if (how.why === 'lost' || how.why === 'fenced') s.revoked = true;
-    // Already being let go gracefully, and now it must be at once: stop waiting for the job.
-    if (s.leaving && how.force) void s.worker.close(true).catch(() => {});
-    s.leaving ??= (async () => {
-      this.opts.logger.debug('letting event go', { eventId: s.eventId, epoch: s.lease.epoch, why: how.why });
-      // A graceful close waits for the job in progress; should it hang (a connection that never
-      // answers), force it after twice the lock time: the job is then taken over like a dead worker's.
-      let timer: NodeJS.Timeout | undefined;
-      const closed = s.worker.close(how.force ?? false).then(
-        () => true,
-        () => true,
-      );
-      const timedOut = new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), 2 * this.opts.lockMs);
-      });
-      if (!(await Promise.race([closed, timedOut]))) {
-        this.opts.logger.warn('event worker did not close in time; forcing', { eventId: s.eventId });
-        await s.worker.close(true).catch(() => {});
-      }
-      clearTimeout(timer);
-      await s.queue.close().catch(() => {});
-      if (how.why !== 'lost' && how.why !== 'fenced') await this.opts.leases.release(s.lease).catch(() => {});
-      if (how.requeue) await this.opts.leases.requeue(s.eventId).catch(() => {});
-      // Handed on with work left: tell the other workers, which may have noted it as held.
-      if (how.why === 'share' || how.why === 'turn') {
-        await this.opts.connection.publish(eventsChannel(this.opts.prefix), s.eventId).catch(() => 0);
-      }
+  /** Stops serving an event (see letGo in event-consumer.ts), and forgets it once it is let go. */
+  private letGo(s: EventConsumer, how: { force?: boolean; requeue?: boolean; why: LetGoReason }): Promise<void> {
+    return letGo(this.consumers, s, how, () => {
       if (this.served.get(s.eventId) === s) this.served.delete(s.eventId);
-    })();
-    return s.leaving;
+    });
   }
 
   /** Queues a recovery for each served event whose admission gate Redis no longer has. */
@@ -309,11 +284,27 @@ export class EventSupervisor {
     );
   }
 
-  private async queueRecovery(eventId: string, queue?: Queue): Promise<void> {
+  private queueRecovery(eventId: string, queue?: Queue): Promise<void> {
     const data: RecoverJobData = { kind: 'recover', eventId };
+    return this.queueJob(data, recoverJobId(eventId), false, queue);
+  }
+
+  /**
+   * Queues the expiry of the event's due holds at the front of its queue (LIFO): what is overdue is
+   * expired before the work waiting, and a confirm waiting behind it would find the hold overdue anyway.
+   */
+  private queueExpiry(eventId: string): Promise<void> {
+    const data: ExpireJobData = { kind: 'expire', eventId };
+    return this.queueJob(data, expireJobId(eventId), true, this.served.get(eventId)?.queue);
+  }
+
+  /** Adds a job to the event's queue (one with the same id pending is left as it is) and marks the event ready. */
+  private async queueJob(data: JobData, jobId: string, lifo: boolean, queue?: Queue): Promise<void> {
+    const { eventId } = data;
     const own = queue ?? new Queue(eventQueueName(eventId), { connection: this.opts.connection, prefix: this.opts.prefix });
     try {
-      await own.add('recover', data, { jobId: recoverJobId(eventId), removeOnComplete: true, removeOnFail: false });
+      // A failed expiry is not kept: its id would keep the next one from being queued.
+      await own.add(data.kind, data, { jobId, lifo, removeOnComplete: true, removeOnFail: lifo ? true : KEEP_FAILED_JOBS });
     } finally {
       if (!queue) await own.close().catch(() => {});
     }
@@ -323,34 +314,19 @@ export class EventSupervisor {
   }
 
   /**
-   * Housekeeping by one worker at a time, driven by the journal's old undecided requests: recover
-   * those no queued job carries (Redis lost them), and mark ready an event whose queued work has no
-   * mark (an API that died between adding a job and marking its event).
+   * Housekeeping by one worker at a time: what the journal has and the queue lost (see JournalCheck),
+   * the events on sale whose gate records requests nothing will settle (see OrphanSweep), and the
+   * keys of sales that ended (see SaleEnds).
    */
   private async janitor(): Promise<void> {
     if (this.closing) return;
-    const { connection, prefix, db, logger, workerId } = this.opts;
-    const every = this.opts.janitorMs ?? 10_000;
+    const { connection, prefix, logger, workerId } = this.opts;
     try {
-      const mine = await connection.set(janitorKey(prefix), workerId, 'PX', every, 'NX');
+      const mine = await connection.set(janitorKey(prefix), workerId, 'PX', this.opts.janitorMs ?? 10_000, 'NX');
       if (mine !== 'OK') return;
-      const before = new Date(Date.now() - 5_000);
-      const { rows } = await sql<{ event_id: string }>`
-        SELECT DISTINCT event_id FROM accepted_requests WHERE accepted_at < ${before} LIMIT 1000`.execute(db);
-      for (const { event_id: eventId } of rows) {
-        await pruneDecidedAccepted(db, eventId);
-        const journalled = await countUndecidedAccepted(db, eventId, before);
-        if (journalled === 0) continue;
-        if (journalled > (await this.opts.gate.queuedRequestCount(eventId))) {
-          logger.warn('requests missing from the queue; recovering', { eventId, journalled });
-          await this.queueRecovery(eventId);
-        } else if (await this.opts.leases.markReady(eventId)) {
-          // Queued work older than a few seconds and no ready mark: the API that queued it died
-          // before marking the event.
-          logger.warn('event had queued work but no ready mark', { eventId });
-          await connection.publish(eventsChannel(prefix), eventId);
-        }
-      }
+      await this.journalCheck.run();
+      await this.orphanSweep?.run();
+      await this.opts.saleEnds?.run();
     } catch (err) {
       logger.warn('housekeeping failed', { error: (err as Error).message });
     }
@@ -366,6 +342,7 @@ export class EventSupervisor {
     if (this.janitorTimer) clearInterval(this.janitorTimer);
     // A round stuck on a Redis that does not answer must not hold shutdown up.
     await settledWithin(this.ticking, graceMs);
+    await settledWithin(this.holdChecking, graceMs);
     const all = [...this.served.values()];
     let timer: NodeJS.Timeout | undefined;
     const graceful = Promise.allSettled(all.map((s) => this.letGo(s, { why: 'shutdown' })));
@@ -379,17 +356,4 @@ export class EventSupervisor {
     clearTimeout(timer);
     await settledWithin(this.opts.leases.leave(), 1_000);
   }
-}
-
-/** Waits for `promise` to settle, but at most `ms`. */
-export async function settledWithin(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!promise) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]);
-  clearTimeout(timer);
 }

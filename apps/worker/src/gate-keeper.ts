@@ -1,12 +1,24 @@
-import { type Db, findEventById, loadGateSnapshot } from '@booking/db';
+import { type Db, findEventById, findRequestStates, loadGateSnapshot } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import type { AdmissionGate, Settlement } from '@booking/queue';
+import type { AdmissionGate, GateOrphans, Settlement } from '@booking/queue';
+
+/** Most stale gate records looked at per rebuild (the oldest first); the next rebuild takes the rest. */
+const ORPHANS_PER_REBUILD = 1_000;
+
+/** How the keeper finds gate records that nothing will ever settle (see `GateKeeper.forgetOrphans`). */
+export interface OrphanOptions {
+  orphans: GateOrphans;
+  /** A pending record older than this whose request is not queued may be an orphan (ms). */
+  afterMs: number;
+}
 
 /**
  * The worker's side of the admission gate: settles the gate after each decision and rebuilds it from
  * Postgres when it is missing, when it has drifted, when this worker starts serving an event, and
  * every `rebuildEveryMs` while the event is busy. It runs inside the job's processing, between two
- * decisions of the event, so what it reads from Postgres cannot change underneath it.
+ * decisions of the event, so what it reads from Postgres cannot change underneath it. Before each
+ * rebuild it forgets the records of requests that will never be settled (`forgetOrphans`), which the
+ * rebuild would otherwise promise seats to again.
  */
 export class GateKeeper {
   private readonly lastRebuild = new Map<string, number>();
@@ -21,6 +33,7 @@ export class GateKeeper {
     private readonly logger: Logger,
     private readonly onRebuild: (reason: 'missing' | 'drift' | 'start' | 'periodic') => void = () => {},
     private readonly rebuildEveryMs = 15_000,
+    private readonly orphans?: OrphanOptions,
   ) {}
 
   /** Settles a batch of durable decisions of one event (`decisionMs`: the batch's own time). */
@@ -64,6 +77,14 @@ export class GateKeeper {
     await this.rebuildAfterSettling(input.eventId, input.jobId, false);
   }
 
+  /** Forgets what it knows of an event (its Redis keys were removed after its sale). */
+  forget(eventId: string): void {
+    this.lastRebuild.delete(eventId);
+    this.maxPerUser.delete(eventId);
+    this.lastSettled.delete(eventId);
+    this.owed.delete(eventId);
+  }
+
   /** Rebuilds the event's gate now (after a recovery). */
   async rebuildNow(eventId: string, jobId: string): Promise<void> {
     await this.rebuildIfDue(eventId, jobId, true);
@@ -72,6 +93,7 @@ export class GateKeeper {
   private async rebuildIfDue(eventId: string, jobId: string, drifted: boolean): Promise<void> {
     const last = this.lastRebuild.get(eventId);
     if (!drifted && last !== undefined && Date.now() - last < this.rebuildEveryMs) return;
+    await this.forgetOrphans(eventId, jobId);
     const snapshot = await loadGateSnapshot(this.db, eventId);
     if (!snapshot) return;
     const previous = await this.gate.rebuild(eventId, snapshot);
@@ -84,6 +106,33 @@ export class GateKeeper {
       previous,
       available: snapshot.available,
       reason,
+    });
+  }
+
+  /**
+   * Forgets the gate's pending records that are older than `afterMs`, carried by no queued job, and
+   * not waiting in the journal to be recovered: requests admitted by an API that died before queueing
+   * them (they never got a 202), or decided while the gate's settlement failed. Nothing would ever
+   * settle them, and the rebuild would promise them seats again, turning requests away while seats
+   * are left. A request on its way to the queue is younger than `afterMs` (the API gives up adding a
+   * job after 2 s and takes the admission back itself).
+   */
+  private async forgetOrphans(eventId: string, jobId: string): Promise<void> {
+    if (!this.orphans) return;
+    const before = new Date(Date.now() - this.orphans.afterMs);
+    const stale = await this.orphans.orphans.staleUnqueued(eventId, before, { limit: ORPHANS_PER_REBUILD });
+    if (stale.length === 0) return;
+    // Journalled and undecided: lost by Redis, and decided by the recovery, which settles them.
+    const { decided, journalled } = await findRequestStates(this.db, stale);
+    const orphaned = stale.filter((id) => !journalled.has(id));
+    const forgotten = await this.orphans.orphans.forget(eventId, before, orphaned);
+    if (forgotten === 0) return;
+    this.logger.warn('admission gate records nothing will settle forgotten', {
+      eventId,
+      jobId,
+      forgotten,
+      decided: orphaned.filter((id) => decided.has(id)).length,
+      neverQueued: orphaned.filter((id) => !decided.has(id)).length,
     });
   }
 

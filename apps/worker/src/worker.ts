@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import type { Db } from '@booking/db';
+import { type Db, claimLeaseEpoch } from '@booking/db';
 import { MetricsRegistry, type Registry, poolMetrics, workerMetrics } from '@booking/observability';
 import type { Logger } from '@booking/observability';
 
-import { AdmissionGate, EventLeases, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
+import { AdmissionGate, EventKeys, EventLeases, GateOrphans, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
 
 import { createBookingProcessor } from './booking.processor.ts';
-import { EventSupervisor, settledWithin } from './event-supervisor.ts';
+import { EventSupervisor } from './event-supervisor.ts';
+import { settledWithin } from './settled-within.ts';
 import { GateKeeper } from './gate-keeper.ts';
+import { SaleEnds } from './sale-ends.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -42,6 +44,15 @@ export interface WorkerHandle {
   close(): Promise<void>;
 }
 
+/**
+ * How old a gate record of a request no job carries must be before it counts as an orphan: twice the
+ * housekeeping interval, at least 5 s, well past the 2 s in which an API either queues an admitted
+ * request or takes its admission back.
+ */
+export function orphanAfterMs(refreshMs: number): number {
+  return Math.max(5_000, 2 * refreshMs);
+}
+
 /** Starts the worker role: decides every event's requests one at a time, in order. */
 export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
   const connection = createRedis(options.redis, 'worker', 'booking-worker');
@@ -54,15 +65,37 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   if (pool) poolMetrics(registry, () => pool);
   const gate = new AdmissionGate(connection, options.prefix);
   const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const leases = new EventLeases(connection, options.prefix, workerId, options.lockMs);
+  // Epochs are recorded in Postgres before use, so fencing survives Redis forgetting its counter.
+  const leases = new EventLeases(connection, options.prefix, workerId, options.lockMs, {
+    claim: (eventId, epoch) => claimLeaseEpoch(options.db, eventId, epoch),
+  });
+  // Gate records of requests no job carries, older than this, are orphans unless journalled.
+  const orphans = { orphans: new GateOrphans(connection, options.prefix), afterMs: orphanAfterMs(options.refreshMs) };
+  const gateKeeper = new GateKeeper(
+    options.db,
+    gate,
+    options.logger,
+    (reason) => metrics.gateRebuilds.inc({ reason }),
+    undefined,
+    orphans,
+  );
+  // After its sale, an event's keys go once everything is decided and no admission can be in flight.
+  const saleEnds = new SaleEnds({
+    db: options.db,
+    connection,
+    prefix: options.prefix,
+    keys: new EventKeys(connection, options.prefix),
+    leases,
+    graceMs: orphans.afterMs,
+    logger: options.logger,
+    onPurged: (eventId) => gateKeeper.forget(eventId),
+  });
   let supervisor: EventSupervisor | undefined;
   const processor = createBookingProcessor({
     db: options.db,
     logger: options.logger,
     metrics,
-    gate: new GateKeeper(options.db, gate, options.logger, (reason) =>
-      metrics.gateRebuilds.inc({ reason }),
-    ),
+    gate: gateKeeper,
     signal: abort.signal,
     epochOf: (eventId) => supervisor?.epochOf(eventId),
     onFenced: (eventId) => supervisor?.fenced(eventId),
@@ -84,6 +117,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     lockMs: options.lockMs,
     ...(options.tickMs ? { tickMs: options.tickMs } : {}),
     janitorMs: options.refreshMs,
+    orphans,
+    saleEnds,
   });
   supervisor = events;
   await events.start();

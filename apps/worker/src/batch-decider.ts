@@ -1,0 +1,162 @@
+import {
+  type BatchRequest,
+  type Decision,
+  PgErrorCode,
+  decideBookingBatch,
+  isPermanentDataError,
+  rejectUnstorableRequest,
+  waitlistPositions,
+} from '@booking/db';
+import { type BookingRequestView, newBookingId } from '@booking/domain';
+import type { BookingRequestData } from '@booking/queue';
+
+import type { ProcessorDeps } from './booking.processor.ts';
+
+/** Runs `fn` until it is done, retrying while the database is unavailable (logged as `what`). */
+export type Retrying = <T>(jobId: string | undefined, eventId: string, what: string, fn: () => Promise<T>) => Promise<T>;
+
+/** A batch decided in one transaction, its gate settlement and decisions still to be sent. */
+export interface Committed {
+  jobId: string | undefined;
+  eventId: string;
+  requests: BookingRequestData[];
+  decisions: Map<string, Decision>;
+  decisionMs: number;
+  /** Places on the waiting list of the requests decided `waitlisted`. */
+  positions: Map<string, number>;
+}
+
+/**
+ * How a batch of an event's requests is decided: in one transaction (`commit`), then counted, logged
+ * and sent (`announce`: the gate's settlement and the decisions' message), or both at once (`decide`).
+ */
+export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metrics' | 'gate' | 'publish'>, retrying: Retrying) {
+  /**
+   * Decides requests in one transaction; when Postgres refuses the batch for what it holds (a value
+   * it cannot store), decides the halves apart, in order, until the request at fault is alone, and
+   * records that one as rejected `INVALID_REQUEST`. The rest of the batch is decided as usual.
+   */
+  async function decideIsolating(
+    jobId: string | undefined,
+    eventId: string,
+    requests: BatchRequest[],
+    epoch: number,
+  ): Promise<Map<string, Decision>> {
+    try {
+      return await retrying(jobId, eventId, 'decision', () => decideBookingBatch(deps.db, eventId, requests, epoch));
+    } catch (err) {
+      // A missing event (foreign key) fails every request alike: splitting the batch cannot help.
+      if (!isPermanentDataError(err) || (err as { code?: unknown }).code === PgErrorCode.FOREIGN_KEY_VIOLATION) throw err;
+      if (requests.length === 1) {
+        const request = requests[0]!;
+        deps.logger.error('request refused by the database; rejected as invalid', {
+          eventId,
+          jobId: request.requestId,
+          error: (err as Error).message,
+        });
+        const decision = await retrying(jobId, eventId, 'rejection', () => rejectUnstorableRequest(deps.db, eventId, request));
+        return new Map([[request.requestId, decision]]);
+      }
+      const half = Math.ceil(requests.length / 2);
+      const first = await decideIsolating(jobId, eventId, requests.slice(0, half), epoch);
+      const second = await decideIsolating(jobId, eventId, requests.slice(half), epoch);
+      return new Map([...first, ...second]);
+    }
+  }
+
+  /** Decides requests of one event in one transaction, in order (group commit). */
+  async function commit(jobId: string | undefined, eventId: string, requests: BookingRequestData[], epoch: number): Promise<Committed> {
+    const started = performance.now();
+    const now = Date.now();
+    for (const r of requests) deps.metrics.queueWaitSeconds.observe(Math.max(0, now - Date.parse(r.acceptedAt)) / 1000);
+    const decisions = await decideIsolating(
+      jobId,
+      eventId,
+      requests.map((r) => ({ ...r, bookingId: newBookingId() })),
+      epoch,
+    );
+    const waitlisted = [...decisions].filter(([, d]) => d.status === 'waitlisted').map(([id]) => id);
+    const positions =
+      waitlisted.length > 0
+        ? await retrying(jobId, eventId, 'waitlist positions', () => waitlistPositions(deps.db, eventId, waitlisted))
+        : new Map<string, number>();
+    return { jobId, eventId, requests, decisions, decisionMs: performance.now() - started, positions };
+  }
+
+  /**
+   * Counts and logs decisions that are durable (committed), and sends them: the gate's settlement
+   * (with a rebuild when one is due) and the decisions' message, sent together in this order.
+   */
+  function announce({ jobId, eventId, requests, decisions, decisionMs, positions }: Committed): { settled: Promise<void>; published: Promise<void> } {
+    // The settlement first: the next transaction waits for it, the message does not.
+    const settled = retrying(jobId, eventId, 'gate settlement', () =>
+      deps.gate.afterDecisions(
+        eventId,
+        jobId ?? '',
+        requests.map((r) => {
+          const d = decisions.get(r.requestId)!;
+          return { requestId: r.requestId, status: d.status, quantity: r.quantity, userId: r.userId, replayed: d.replayed };
+        }),
+        decisionMs,
+      ),
+    );
+    // The decisions' message only once the gate is settled: a client that learns its decision and
+    // submits again finds the gate as the decision left it. Counting, logging and building the
+    // message overlap the settlement's round trip; a settlement that failed does not hold it back.
+    const views = buildViews();
+    const published = settled.then(
+      () => deps.publish({ type: 'decisions', requests: views }),
+      () => deps.publish({ type: 'decisions', requests: views }),
+    );
+    return { settled, published };
+
+    function buildViews(): BookingRequestView[] {
+      const views: BookingRequestView[] = [];
+      let fresh = 0;
+      let confirmed = 0;
+      const debug = deps.logger.isLevelEnabled('debug');
+      for (const r of requests) {
+        const d = decisions.get(r.requestId)!;
+        if (!d.replayed) {
+          fresh++;
+          deps.metrics.decisionLatencySeconds.observe(Math.max(0, d.decidedAt.getTime() - Date.parse(r.acceptedAt)) / 1000);
+          if (d.status === 'confirmed') {
+            confirmed++;
+            deps.metrics.success.inc();
+          } else if (d.status === 'rejected') deps.metrics.conflicts.inc({ reason: d.reason ?? 'UNKNOWN' });
+        }
+        views.push({
+          requestId: r.requestId,
+          eventId,
+          userId: r.userId,
+          quantity: r.quantity,
+          status: d.status,
+          ...(d.reason ? { reason: d.reason } : {}),
+          ...(d.bookingId ? { bookingId: d.bookingId } : {}),
+          acceptedAt: new Date(r.acceptedAt).toISOString(),
+          decidedAt: d.decidedAt.toISOString(),
+          ...(positions.has(r.requestId) ? { waitlistPosition: positions.get(r.requestId)! } : {}),
+        });
+        if (debug) deps.logger.debug('decided', {
+          requestId: r.correlationId,
+          eventId,
+          jobId: r.requestId,
+          status: d.status,
+          reason: d.reason ?? undefined,
+          replayed: d.replayed,
+        });
+      }
+      if (fresh > 0) deps.metrics.decisionsPerTransaction.observe(fresh);
+      deps.logger.verbose('batch decided', { eventId, jobId, requests: requests.length, fresh, confirmed, ms: Math.round(decisionMs) });
+      return views;
+    }
+  }
+
+  /** Decides requests in one transaction, then settles the gate and publishes the decisions. */
+  async function decide(jobId: string | undefined, eventId: string, requests: BookingRequestData[], epoch: number): Promise<void> {
+    const { settled, published } = announce(await commit(jobId, eventId, requests, epoch));
+    await Promise.all([settled, published]);
+  }
+
+  return { commit, announce, decide };
+}
