@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { type Db, findRequestByIdempotencyKey } from '@booking/db';
 import { AppError, type CreateBookingBody, newRequestId } from '@booking/domain';
 import { type AdmissionGate, type BookingRequestData, type RedisClient, idempotencyKeyName } from '@booking/queue';
 
@@ -8,6 +9,7 @@ import type { EventInfo } from './event-cache.ts';
 import { type IdempotencyRecord, bodyFingerprint, parseRecord, sha256 } from './idempotency.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './middleware/problem.ts';
 import type { QueueRegistry } from './queue-registry.ts';
+import { neverSent } from './redis-breaker.ts';
 
 /** The answer to a submission: `202` with the pending request, or an error to send as problem+json. */
 export type Submission = { status: 202; body: PendingBody } | { status: 409; error: AppError };
@@ -18,20 +20,36 @@ export interface PendingBody {
   eventId: string;
   userId: string;
   quantity: number;
-  position: number;
+  /** Requests ahead of it when it was accepted (absent in an answer rebuilt from PostgreSQL). */
+  position?: number;
 }
 
 export interface SubmissionDeps {
+  /** Where idempotency keys are kept for good (the journal and the decisions). */
+  db: Db;
   gate: AdmissionGate;
   queues: QueueRegistry;
   redis: RedisClient;
   prefix: string;
   idempotencyTtlSeconds: number;
+  /** How long the key of a 409 answer is kept: shorter, as most keys of a sell-out get one. */
+  idempotencyConflictTtlSeconds?: number;
   journal: AcceptedJournal;
+  /**
+   * New requests one user, and one client address (`addressPoints`, none: no limit), may send per event
+   * and window (counted at the gate, across API replicas).
+   */
+  rateLimit: { points: number; windowMs: number; addressPoints?: number };
 }
 
+/**
+ * The door's answer to most of a sell-out's requests, made once: an error's stack trace costs more
+ * than the rest of such an answer, and this one is never thrown, only sent.
+ */
+const SOLD_OUT = new AppError('SOLD_OUT', 'not enough seats are left for this request');
+
 function soldOut(): AppError {
-  return new AppError('SOLD_OUT', 'not enough seats are left for this request');
+  return SOLD_OUT;
 }
 
 function salesWindowError(event: EventInfo, now: number): AppError | undefined {
@@ -49,8 +67,16 @@ function unavailable(detail: string): AppError {
 }
 
 /**
- * Accepts a booking request: gate check (one Redis round trip), then the job on the event's queue.
- * With an Idempotency-Key the same key and body always get the first answer, also when copies race.
+ * Called with the request id just before the request is queued (to register for its decision);
+ * may return a function that undoes it, called when the request could not be queued.
+ */
+export type BeforeQueued = (requestId: string) => (() => void) | void;
+
+/**
+ * Accepts a booking request. One Redis script answers a repeated Idempotency-Key, counts the client
+ * address's and the user's rate limits and checks the gate, in that order and atomically (one round trip); then the job goes
+ * on the event's queue. A replay is answered whatever the rate limit says: the same key and body
+ * always get the first answer, also when copies race, and only new requests count against the limit.
  */
 export async function submitBooking(
   deps: SubmissionDeps,
@@ -58,21 +84,25 @@ export async function submitBooking(
   body: CreateBookingBody,
   key: string | undefined,
   correlationId?: string,
+  beforeQueued?: BeforeQueued,
+  clientAddress?: string,
 ): Promise<Submission> {
-  const fingerprint = bodyFingerprint(body);
-  const idemKey = key === undefined ? undefined : idempotencyKeyName(deps.prefix, event.id, sha256(key));
-  if (idemKey) {
-    // A key seen before answers as it did then, even after the sales window has moved on.
-    const existing = await deps.redis.get(idemKey);
-    if (existing !== null) return replay(deps, idemKey, existing, fingerprint);
-  }
+  // Only a request with an Idempotency-Key needs its body's fingerprint (a hash: not free on a sale's hot path).
+  const fingerprint = key === undefined ? '' : bodyFingerprint(body);
+  const keyHash = key === undefined ? undefined : sha256(key);
+  const idemKey = keyHash === undefined ? undefined : idempotencyKeyName(deps.prefix, event.id, keyHash);
   const now = Date.now();
   const windowError = salesWindowError(event, now);
-  if (windowError) throw windowError;
+  if (windowError) {
+    // A key seen before answers as it did then, even after the sales window has moved on.
+    const existing = idemKey ? await deps.redis.get(idemKey) : null;
+    if (existing !== null) return replay(deps, idemKey!, existing, fingerprint);
+    throw windowError;
+  }
 
   const requestId = newRequestId(event.id);
   const acceptedAt = new Date(now).toISOString();
-  const pendingRecord: IdempotencyRecord = { h: fingerprint, state: 'admitting' };
+  const waitlist = body.waitlist === true && event.waitlistLimit !== null;
   const admitted = await deps.gate.admit({
     eventId: event.id,
     requestId,
@@ -80,15 +110,36 @@ export async function submitBooking(
     quantity: body.quantity,
     maxPerUser: event.maxPerUser,
     acceptedAt,
+    rateLimit: deps.rateLimit,
+    ...(clientAddress !== undefined ? { clientAddress } : {}),
+    ...(waitlist ? { waitlist } : {}),
     ...(idemKey
-      ? { idemKey, idemRecord: JSON.stringify(pendingRecord), idemTtlSeconds: deps.idempotencyTtlSeconds }
+      ? { idemKey, idemRecord: JSON.stringify({ h: fingerprint, state: 'admitting' } satisfies IdempotencyRecord), idemTtlSeconds: deps.idempotencyTtlSeconds }
       : {}),
   });
   if (admitted.kind === 'replay') return replay(deps, idemKey!, admitted.record, fingerprint);
+  if (idemKey && keyHash) {
+    // Redis knew nothing of the key; PostgreSQL may still (Redis lost its data since the first request).
+    const first = await durableReplay(deps, event.id, keyHash, idemKey).catch(async (err: unknown) => {
+      if (admitted.kind === 'admitted') await Promise.allSettled([deps.gate.release(event.id, requestId), deps.redis.del(idemKey)]);
+      throw err;
+    });
+    if (first) {
+      if (admitted.kind === 'admitted') await deps.gate.release(event.id, requestId);
+      return replay(deps, idemKey, first, fingerprint);
+    }
+  }
+  if (admitted.kind === 'limited') {
+    const { points, windowMs, addressPoints } = deps.rateLimit;
+    const limit = admitted.by === 'address' ? `${addressPoints} booking requests per ${windowMs / 1000} s per client address` : `${points} booking requests per ${windowMs / 1000} s per user`;
+    throw new AppError('RATE_LIMITED', `at most ${limit} and event`, {
+      retryAfterSeconds: Math.max(1, Math.ceil(admitted.retryAfterMs / 1000)),
+    });
+  }
 
   if (admitted.kind === 'sold-out') {
     const error = soldOut();
-    if (idemKey) await store(deps, idemKey, { h: fingerprint, state: 'done', status: 409 });
+    if (idemKey) await store(deps, idemKey, { h: fingerprint, state: 'done', status: 409 }, deps.idempotencyConflictTtlSeconds);
     return { status: 409, error };
   }
 
@@ -99,18 +150,35 @@ export async function submitBooking(
     acceptedAt,
     gated: admitted.outcome !== 'UNGATED',
     ...(correlationId ? { correlationId } : {}),
+    ...(keyHash ? { idempotencyKey: keyHash } : {}),
+    ...(waitlist ? { waitlist } : {}),
   };
+  const undo = beforeQueued?.(requestId);
   try {
     await deps.queues.enqueueBooking(event.id, request);
   } catch (err) {
-    // Not queued: take back the seats promised and forget the key, so a retry starts afresh.
-    await Promise.allSettled([
-      deps.gate.release(event.id, requestId),
-      idemKey ? deps.redis.del(idemKey) : Promise.resolve(),
-    ]);
-    throw err;
+    if (neverSent(err)) {
+      // Certainly not queued: take back the seats promised and forget the key, so a retry starts afresh.
+      undo?.();
+      await Promise.allSettled([
+        deps.gate.release(event.id, requestId),
+        idemKey ? deps.redis.del(idemKey) : Promise.resolve(),
+      ]);
+      throw err;
+    }
+    // Timed out or cut off on the way: Redis may have queued it all the same. Telling the client 503
+    // could then book a request it believes refused; the truth is that it is accepted. The journal
+    // below makes sure it is decided: from the queue if it got there, else recovered from the journal.
   }
-  deps.journal.add({ id: requestId, eventId: event.id, userId: body.userId, quantity: body.quantity, acceptedAt: new Date(now) });
+  deps.journal.add({
+    id: requestId,
+    eventId: event.id,
+    userId: body.userId,
+    quantity: body.quantity,
+    acceptedAt: new Date(now),
+    ...(keyHash ? { idempotencyKey: keyHash } : {}),
+    ...(waitlist ? { waitlist } : {}),
+  });
   const pending: PendingBody = {
     requestId,
     status: 'pending',
@@ -123,8 +191,26 @@ export async function submitBooking(
   return { status: 202, body: pending };
 }
 
-async function store(deps: SubmissionDeps, idemKey: string, record: IdempotencyRecord): Promise<void> {
-  await deps.redis.set(idemKey, JSON.stringify(record), 'EX', deps.idempotencyTtlSeconds);
+/**
+ * The first answer to an Idempotency-Key that PostgreSQL holds and Redis has forgotten (the request
+ * it accepted, in the journal or decided), stored in Redis again; undefined when there is none.
+ */
+async function durableReplay(deps: SubmissionDeps, eventId: string, keyHash: string, idemKey: string): Promise<string | undefined> {
+  const found = await findRequestByIdempotencyKey(deps.db, eventId, keyHash);
+  if (!found) return undefined;
+  const body: PendingBody = { requestId: found.id, status: 'pending', eventId, userId: found.userId, quantity: found.quantity };
+  const record: IdempotencyRecord = {
+    h: bodyFingerprint({ userId: found.userId, quantity: found.quantity }),
+    state: 'done',
+    status: 202,
+    body,
+  };
+  await store(deps, idemKey, record);
+  return JSON.stringify(record);
+}
+
+async function store(deps: SubmissionDeps, idemKey: string, record: IdempotencyRecord, ttlSeconds = deps.idempotencyTtlSeconds): Promise<void> {
+  await deps.redis.set(idemKey, JSON.stringify(record), 'EX', ttlSeconds);
 }
 
 /** Answers a repeated key: 422 for another body, else the first answer (waiting briefly if in flight). */

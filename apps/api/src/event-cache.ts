@@ -8,6 +8,8 @@ export interface EventInfo {
   maxPerUser: number | null;
   salesStartAt: number | null;
   salesEndAt: number | null;
+  /** Most entries of the waiting list; null: none. */
+  waitlistLimit: number | null;
 }
 
 interface Entry {
@@ -88,5 +90,6 @@ function toInfo(row: EventRow): EventInfo {
     maxPerUser: row.max_per_user,
     salesStartAt: row.sales_start_at?.getTime() ?? null,
     salesEndAt: row.sales_end_at?.getTime() ?? null,
+    waitlistLimit: row.waitlist_limit,
   };
 }

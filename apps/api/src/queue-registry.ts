@@ -3,6 +3,7 @@ import {
   type BookJobData,
   type BookingRequestData,
   type JobData,
+  KEEP_FAILED_JOBS,
   MAX_REQUESTS_PER_JOB,
   type RedisClient,
   eventQueueName,
@@ -89,7 +90,7 @@ class EventBatcher {
     if (requests.length === 0) return;
     this.adding = true;
     const data: BookJobData = { kind: 'book', eventId: this.eventId, requests };
-    bounded(this.queue().add('book', data, { removeOnComplete: true, removeOnFail: false }), 'enqueueing')
+    bounded(this.queue().add('book', data, { removeOnComplete: true, removeOnFail: KEEP_FAILED_JOBS }), 'enqueueing')
       .then(
         () => {
           this.lastAddedAt = performance.now();
@@ -137,7 +138,7 @@ export class QueueRegistry {
   /** Adds a job to the event's queue; an existing job with the same id is left as it is. */
   async enqueue(eventId: string, jobId: string, data: JobData): Promise<Job> {
     const job = await bounded(
-      this.queue(eventId).add(data.kind, data, { jobId, removeOnComplete: true, removeOnFail: false }),
+      this.queue(eventId).add(data.kind, data, { jobId, removeOnComplete: true, removeOnFail: KEEP_FAILED_JOBS }),
       'enqueueing',
     );
     this.onQueued(eventId);
@@ -164,7 +165,7 @@ export class QueueRegistry {
       const [oldestId, oldest] = this.queues.entries().next().value as [string, Queue];
       this.queues.delete(oldestId);
       this.batchers.delete(oldestId);
-      void oldest.close();
+      void oldest.close().catch(() => {});
     }
     return queue;
   }

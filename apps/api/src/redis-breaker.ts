@@ -77,6 +77,16 @@ export function isRedisOutage(err: unknown): boolean {
   return err instanceof Error && err.message.includes(NOT_READY_MESSAGE);
 }
 
+/**
+ * Whether a call that failed through the breaker certainly never reached Redis: the breaker was open,
+ * or the connection was not ready. Any other failure (a timeout, a connection lost mid-way) may have
+ * been carried out by Redis all the same.
+ */
+export function neverSent(err: unknown): boolean {
+  const cause = err instanceof AppError ? err.cause : err;
+  return cause instanceof Error && (CircuitBreaker.isOurError(cause) || cause.message.includes(NOT_READY_MESSAGE));
+}
+
 function unavailable(detail: string, cause: unknown): AppError {
   return new AppError('UNAVAILABLE', detail, { retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_SECONDS, cause });
 }

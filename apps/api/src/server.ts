@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 
-import { type Db, listEventsOnSale } from '@booking/db';
+import { type Db, listEventsOnSale, listHeldSeats, listWaitlistLengths } from '@booking/db';
 import {
   type Logger,
   MetricsRegistry,
@@ -9,6 +9,8 @@ import {
   apiMetrics,
   eventGauges,
   gaugeFrom,
+  heldSeatsGauge,
+  waitlistGauge,
   poolMetrics,
 } from '@booking/observability';
 import {
@@ -22,12 +24,19 @@ import {
 } from '@booking/queue';
 
 import { AcceptedJournal } from './accepted-journal.ts';
+import { AdminThrottle } from './auth/admin-throttle.ts';
+import { type AuthOptions, Authenticator } from './auth/authenticator.ts';
 import { createApp } from './app.ts';
+import { withFastBookings } from './booking.fast.ts';
+import type { ApiDeps } from './deps.ts';
+import { DecisionWait } from './decision-wait.ts';
 import { EventCache } from './event-cache.ts';
+import { type LongPollBounds, LongPollLimits } from './long-poll-limits.ts';
+import { withFastLongPolls } from './long-poll.fast.ts';
 import { QueueBoard } from './queue-board.ts';
 import { QueueRegistry } from './queue-registry.ts';
-import { createUserRateLimiter } from './rate-limit.ts';
 import { type RedisBreaker, createRedisBreaker } from './redis-breaker.ts';
+import { securityHeaders } from './security-headers.ts';
 
 /** Per-event gauges cover at most this many events on sale (the newest): bounded label sets. */
 const EVENT_GAUGES_MAX = 500;
@@ -45,7 +54,19 @@ export interface ApiOptions {
   shutdownGraceMs?: number;
   cancelWaitMs?: number;
   idempotencyTtlSeconds?: number;
+  /** How long the key of a 409 answer is kept (at most `idempotencyTtlSeconds`). */
+  idempotencyConflictTtlSeconds?: number;
   rateLimit?: { points: number; windowSeconds: number };
+  /** New booking requests one client address may send per event and `rateLimit` window (default: no limit). */
+  addressRateLimitPoints?: number;
+  /** Who the user is (default `none`: the body's userId, as in the first version). */
+  auth?: AuthOptions;
+  /** Express `trust proxy` hops for the client address (default 0: the socket's peer). */
+  trustProxy?: number;
+  /** Concurrent long-polls per user and per process (default 10 and 20,000). */
+  longPolls?: Partial<LongPollBounds>;
+  /** Failed admin-key attempts one address may make per minute (default 10). */
+  adminMaxFailures?: number;
   /** Answer SOLD_OUT at the door when the gate knows the event cannot satisfy a request (default true). */
   admissionGate?: boolean;
   /** Where metrics go (shared with the worker in a single-process server); a private one by default. */
@@ -79,15 +100,18 @@ function waitReady(client: ReturnType<typeof createRedis>, ms: number): Promise<
 /** Starts the API role on `port` (0 for any free port). */
 export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   const { logger, prefix } = options;
+  // BullMQ gets a connection of its own, as it expects.
   const command = createRedis(options.redis, 'command', 'booking-api');
+  const queueConnection = createRedis(options.redis, 'command', 'booking-api-queues');
   const subscriber = createRedis(options.redis, 'subscriber', 'booking-api-sub');
   // Requests fail fast while Redis is down; at start, give it a moment to connect first.
-  await waitReady(command, 5_000);
+  await Promise.all([waitReady(command, 5_000), waitReady(queueConnection, 5_000)]);
   const hub = new DecisionHub(subscriber, decisionsChannel(prefix));
   await hub.start();
   // Every request-path Redis call goes through one circuit breaker: fast 503s while Redis is down.
   const redisBreaker = createRedisBreaker({ command, logger });
   redisBreaker.watch(subscriber);
+  redisBreaker.watch(queueConnection);
   // After a job is queued, mark its event as having work and wake the workers if it was idle. Fire
   // and forget: a lost mark is found by the workers' housekeeping.
   const onQueued = (eventId: string) => {
@@ -95,10 +119,14 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
       .then((newly) => (newly ? command.publish(eventsChannel(prefix), eventId) : 0))
       .catch(() => {});
   };
-  const queues = redisBreaker.guard(new QueueRegistry(command, prefix, onQueued), ['enqueue', 'enqueueBooking']);
-  const queueBoard = new QueueBoard({ db: options.db, connection: command, prefix, logger });
+  const queues = redisBreaker.guard(new QueueRegistry(queueConnection, prefix, onQueued), ['enqueue', 'enqueueBooking']);
+  const queueBoard = new QueueBoard({ db: options.db, connection: queueConnection, prefix, logger });
   const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), ['open', 'admit', 'pending', 'seatsReturned']);
   const journal = new AcceptedJournal(options.db, logger);
+  const rateLimit = options.rateLimit ?? { points: 20, windowSeconds: 10 };
+  const auth = new Authenticator(options.auth ?? { mode: 'none' }, options.adminKey);
+  const longPolls = new LongPollLimits({ perUser: options.longPolls?.perUser ?? 10, perProcess: options.longPolls?.perProcess ?? 20_000 });
+  const headers = securityHeaders();
   const registry = options.registry ?? new MetricsRegistry();
   const metrics = apiMetrics(registry);
   redisBreaker.onConnectionError(() => metrics.redisErrors.inc());
@@ -108,6 +136,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   const events = new EventCache(options.db, metrics);
   gaugeFrom(registry, 'cache_hit_rate', 'Share of event lookups answered from memory since start', () => events.hitRate);
   gaugeFrom(registry, 'booking_long_poll_waiters', 'Clients long-polling a pending request now', () => hub.waiting);
+  gaugeFrom(registry, 'booking_long_polls_held', 'Long-polls counted against the per-process bound now', () => longPolls.held);
   gaugeFrom(registry, 'booking_journal_backlog', 'Accepted requests not yet written to the journal', () => journal.backlog);
   const pool = options.pool;
   if (pool) poolMetrics(registry, () => pool);
@@ -117,8 +146,10 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
       onSale.map(async (e) => ({ eventId: e.id, seatsAvailable: e.available, queueDepth: await gate.pendingCount(e.id) })),
     );
   });
+  heldSeatsGauge(registry, () => listHeldSeats(options.db, EVENT_GAUGES_MAX));
+  waitlistGauge(registry, () => listWaitlistLengths(options.db, EVENT_GAUGES_MAX));
 
-  const app = createApp({
+  const deps: ApiDeps = {
     db: options.db,
     logger,
     registry,
@@ -130,20 +161,44 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
     queueBoard,
     hub,
     gate,
+    decisions: new DecisionWait({ db: options.db, gate, hub }),
     redisBreaker,
-    submission: { gate, queues, redis: redisBreaker.guard(command, ['get', 'set']), prefix, idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400, journal },
-    rateLimiter: redisBreaker.guard(
-      createUserRateLimiter(command, { prefix, ...(options.rateLimit ?? { points: 20, windowSeconds: 10 }) }),
-      ['consume'],
-    ),
+    submission: {
+      db: options.db,
+      gate,
+      queues,
+      redis: redisBreaker.guard(command, ['get', 'set']),
+      prefix,
+      idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
+      idempotencyConflictTtlSeconds: Math.min(options.idempotencyConflictTtlSeconds ?? 600, options.idempotencyTtlSeconds ?? 86_400),
+      journal,
+      rateLimit: {
+        points: rateLimit.points,
+        windowMs: rateLimit.windowSeconds * 1000,
+        ...(options.addressRateLimitPoints ? { addressPoints: options.addressRateLimitPoints } : {}),
+      },
+    },
     pingRedis: async () => {
       await redisBreaker.run(() => command.ping());
     },
     cancelWaitMs: options.cancelWaitMs ?? 10_000,
-  });
+    auth,
+    adminThrottle: new AdminThrottle(redisBreaker.guard(command, ['get', 'pttl']), prefix, options.adminMaxFailures ?? 10),
+    longPolls,
+    trustProxy: options.trustProxy ?? 0,
+    securityHeaders: headers,
+  };
+  const app = createApp(deps);
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(options.port, options.host ?? '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(s)));
+    // Fronts for the bulk of a sale's requests, which serve them without Express while identities are off.
+    const fronts = withFastLongPolls(app, { hub, metrics, logger, longPolls, headers, enabled: auth.mode === 'none' });
+    const s = createServer(withFastBookings(fronts, deps));
+    s.once('error', reject);
+    s.listen(options.port, options.host ?? '0.0.0.0', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
   });
   // Long-polls last up to 30 s; keep idle keep-alive sockets a little longer than a typical balancer's.
   server.keepAliveTimeout = 65_000;
@@ -167,7 +222,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
         await journal.drain(5_000);
         await queues.close();
         await queueBoard.close();
-        await Promise.allSettled([command.quit(), subscriber.quit()]);
+        await Promise.allSettled([command.quit(), queueConnection.quit(), subscriber.quit()]);
         redisBreaker.shutdown();
         logger.info('api stopped');
       })();

@@ -7,16 +7,20 @@ import type { RequestHandler } from 'express';
 const INCOMING_ID = /^[\x21-\x7e]{1,200}$/;
 const EVENT_IN_PATH = /^\/v1\/events\/([^/]+)/;
 
+/** The caller's `X-Request-Id` when it is sane, else a new one. */
+export function correlationId(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+}
+
 /**
  * Gives every request a correlation id (the caller's `X-Request-Id` when it is sane, else a new one),
- * echoes it back, and writes one access line and one latency observation when the answer is sent.
+ * echoes it back, and writes one access line (at the `http` level) and one latency observation when the answer is sent.
  * Handlers may add log fields (`eventId`, `jobId`) to `res.locals.log`.
  */
 export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
-    const incoming = req.header('x-request-id');
-    const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = correlationId(req.header('x-request-id'));
     res.locals.requestId = requestId;
     res.locals.log = {} as Record<string, unknown>;
     res.setHeader('X-Request-Id', requestId);
@@ -25,8 +29,11 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
       // The route pattern, not the path, keeps the label set bounded.
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
       metrics.httpSeconds.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+      // One line per HTTP request only at the `http` level (off by default): on a sale's hot path
+      // the metrics count the requests, and a line each would cost more than the request itself.
+      if (!logger.isLevelEnabled('http')) return;
       const eventId = EVENT_IN_PATH.exec(req.path)?.[1];
-      logger.info('http', {
+      logger.http('http', {
         requestId,
         method: req.method,
         path: req.path,

@@ -1,4 +1,4 @@
-import { AppError, type FieldProblem } from '@booking/domain';
+import { AppError, type FieldProblem, pathParams } from '@booking/domain';
 import type { RequestHandler } from 'express';
 import type { z } from 'zod';
 
@@ -32,3 +32,8 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/** Throws `400 VALIDATION_FAILED` naming the id when an id in the path holds what PostgreSQL cannot store. */
+export function checkPathIds(params: Record<string, unknown>): void {
+  parseOrThrow(pathParams, params, 'path', '(path)');
+}

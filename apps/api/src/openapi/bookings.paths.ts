@@ -7,11 +7,13 @@ import {
   BookingAccepted,
   BookingRequest,
   CreateBookingRequest,
+  USER_SECURITY,
   jsonResponse,
   locationHeader,
   problemResponse,
   retryAfterHeader,
   unavailableResponse,
+  userUnauthorizedResponse,
 } from './components.ts';
 import { eventIdParams } from './events.paths.ts';
 import {
@@ -30,12 +32,20 @@ const bookingIdParams = z.object({
   bookingId: z.string().meta({ description: 'Booking id, from the confirmed request.', example: EXAMPLE_BOOKING_ID }),
 });
 
-const idempotencyHeaders = z.object({
+const submissionHeaders = z.object({
   'Idempotency-Key': idempotencyKey.optional().meta({
     description:
       'Makes retries safe: the same key with the same body returns the original answer (same `requestId`); ' +
       'the same key with another body is `422 IDEMPOTENCY_KEY_REUSED`. 1..255 printable characters.',
     example: '3f0c9a52-8d4e-4b6a-9a53-2f7a1c1e9b10',
+  }),
+  Prefer: z.string().optional().meta({
+    description:
+      'Submit and wait in one round trip (RFC 7240): `wait=N` (N 1..30 seconds; more is taken as 30). If the ' +
+      'request is decided within N seconds the answer is `200` with the booking request, as ' +
+      '`GET /v1/booking-requests/{requestId}` gives it, and `Preference-Applied: wait=N`; otherwise `202` as ' +
+      'without the header. Other preferences are ignored.',
+    example: 'wait=10',
   }),
 });
 
@@ -59,14 +69,16 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
     method: 'post',
     path: '/v1/events/{eventId}/bookings',
     operationId: 'submitBookingRequest',
+    security: USER_SECURITY,
     tags: ['Bookings'],
     summary: 'Ask for seats',
     description:
       'Accepts a booking request at once (`202`, `pending`); the event\'s worker decides requests one at a ' +
-      'time in the order they were accepted. Follow `Location` (with `?wait=`) for the decision.',
+      'time in the order they were accepted. Follow `Location` (with `?wait=`) for the decision, or send ' +
+      '`Prefer: wait=N` to get the decision in this answer (`200`) when it comes within N seconds.',
     request: {
       params: eventIdParams,
-      headers: idempotencyHeaders,
+      headers: submissionHeaders,
       body: {
         required: true,
         content: {
@@ -78,6 +90,15 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
       },
     },
     responses: {
+      200: jsonResponse(
+        'With `Prefer: wait=N`: decided within N seconds; the booking request, confirmed (with `bookingId`) or rejected (with `reason`).',
+        BookingRequest,
+        { confirmed: exampleRequests.confirmed, rejected: exampleRequests.rejected },
+        z.object({
+          Location: z.string().meta({ description: 'The booking request.', example: `/v1/booking-requests/${EXAMPLE_REQUEST_ID}` }),
+          'Preference-Applied': z.string().meta({ description: 'The wait that was honoured.', example: 'wait=10' }),
+        }),
+      ),
       202: jsonResponse(
         'Accepted and queued; `position` counts the requests ahead of it.',
         BookingAccepted,
@@ -87,6 +108,8 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
       400: problemResponse('`VALIDATION_FAILED`: invalid body or `Idempotency-Key`; `errors` names each field.', [
         'VALIDATION_FAILED',
       ]),
+      401: userUnauthorizedResponse(),
+      403: problemResponse('`FORBIDDEN` (`AUTH_MODE` jwt or header): the body\'s `userId` differs from the identity.', ['FORBIDDEN']),
       404: problemResponse('`EVENT_NOT_FOUND`: no event has this id.', ['EVENT_NOT_FOUND']),
       409: problemResponse(
         '`SOLD_OUT` (a final answer: nothing is queued), or `SALES_NOT_OPEN` / `SALES_CLOSED` outside the sales window.',
@@ -97,7 +120,7 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
       422: problemResponse('`IDEMPOTENCY_KEY_REUSED`: this key was sent before with a different body.', [
         'IDEMPOTENCY_KEY_REUSED',
       ]),
-      429: problemResponse('`RATE_LIMITED`: this user sent too many requests; retry after `Retry-After` seconds.', ['RATE_LIMITED'], {
+      429: problemResponse('`RATE_LIMITED`: this user, or this client address, sent too many requests; retry after `Retry-After` seconds.', ['RATE_LIMITED'], {
         headers: retryAfterHeader,
       }),
       503: unavailableResponse,
@@ -108,6 +131,7 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
     method: 'get',
     path: '/v1/booking-requests/{requestId}',
     operationId: 'getBookingRequest',
+    security: USER_SECURITY,
     tags: ['Bookings'],
     summary: 'Read a booking request (long-poll with ?wait)',
     description:
@@ -123,8 +147,13 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
           ]),
         },
       }),
-      404: problemResponse('`REQUEST_NOT_FOUND`: no booking request has this id.', ['REQUEST_NOT_FOUND']),
-      503: unavailableResponse,
+      401: userUnauthorizedResponse(),
+      404: problemResponse('`REQUEST_NOT_FOUND`: no booking request has this id (or, with identities, none of the caller\'s).', ['REQUEST_NOT_FOUND']),
+      503: problemResponse(
+        '`UNAVAILABLE`: a dependency is down, or too many long-polls wait (per user or per process); retry after `Retry-After` seconds.',
+        ['UNAVAILABLE'],
+        { headers: retryAfterHeader },
+      ),
     },
   });
 
@@ -132,12 +161,14 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
     method: 'get',
     path: '/v1/bookings/{bookingId}',
     operationId: 'getBooking',
+    security: USER_SECURITY,
     tags: ['Bookings'],
     summary: 'Read a booking',
     request: { params: bookingIdParams },
     responses: {
       200: jsonResponse('The booking.', Booking, exampleBookings),
-      404: problemResponse('`BOOKING_NOT_FOUND`: no booking has this id.', ['BOOKING_NOT_FOUND']),
+      401: userUnauthorizedResponse(),
+      404: problemResponse('`BOOKING_NOT_FOUND`: no booking has this id (or, with identities, none of the caller\'s).', ['BOOKING_NOT_FOUND']),
       503: unavailableResponse,
     },
   });
@@ -146,6 +177,7 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
     method: 'post',
     path: '/v1/bookings/{bookingId}/cancel',
     operationId: 'cancelBooking',
+    security: USER_SECURITY,
     tags: ['Bookings'],
     summary: 'Cancel a booking',
     description:
@@ -154,7 +186,8 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
     request: { params: bookingIdParams },
     responses: {
       200: jsonResponse('The cancelled booking.', Booking, { cancelled: exampleBookings.cancelled }),
-      404: problemResponse('`BOOKING_NOT_FOUND`: no booking has this id.', ['BOOKING_NOT_FOUND']),
+      401: userUnauthorizedResponse('no identity; with jwt the bearer token is required, which no other site can make a browser send'),
+      404: problemResponse('`BOOKING_NOT_FOUND`: no booking has this id (or, with identities, none of the caller\'s).', ['BOOKING_NOT_FOUND']),
       503: problemResponse(
         '`UNAVAILABLE`: a dependency is down, or the cancellation is queued but not applied yet; repeat the call.',
         ['UNAVAILABLE'],

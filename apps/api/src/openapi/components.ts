@@ -19,11 +19,16 @@ import { problemExamples } from './examples.ts';
 
 export const CreateEventRequest = createEventBody.meta({
   id: 'CreateEventRequest',
-  description: 'A new event. `salesEndAt` must be later than `salesStartAt`; unknown fields are rejected.',
+  description:
+    'A new event. `salesEndAt` must be later than `salesStartAt`, `maxPerUser` at most `capacity`; `name` must not ' +
+    'hold NUL characters or unpaired surrogates; unknown fields are rejected.',
 });
 export const CreateBookingRequest = createBookingBody.meta({
   id: 'CreateBookingRequest',
-  description: 'One attempt by one user to take `quantity` seats. Unknown fields are rejected.',
+  description:
+    'One attempt by one user to take `quantity` seats. `userId` must not hold NUL characters or unpaired ' +
+    'surrogates; unknown fields are rejected. With `AUTH_MODE` jwt or header the user is the identity: ' +
+    '`userId` may be left out, and one that differs from the identity is `403 FORBIDDEN`.',
 });
 
 export const Event = eventView.meta({ id: 'Event', description: 'An event and its seats.' });
@@ -36,6 +41,12 @@ export const BookingRequest = bookingRequestView.meta({
   description: 'A booking request: `pending`, then `confirmed` or `rejected` for good.',
 });
 export const Booking = bookingView.meta({ id: 'Booking', description: 'A confirmed booking, possibly cancelled since.' });
+export const EventPage = z
+  .object({ items: z.array(Event), nextCursor: z.string().nullable() })
+  .meta({ id: 'EventPage', description: 'A page of events, newest first; `nextCursor` is null on the last page.' });
+export const BookingPage = z
+  .object({ items: z.array(Booking), nextCursor: z.string().nullable() })
+  .meta({ id: 'BookingPage', description: 'A page of bookings, newest first; `nextCursor` is null on the last page.' });
 export const Problem = problemDetails.meta({
   id: 'Problem',
   description: 'An error answer (`application/problem+json`); `code` is stable, the texts are for people.',
@@ -64,7 +75,27 @@ export const SECURITY_SCHEMES = {
     scheme: 'basic',
     description: 'Any user name with the admin key as the password, so that a browser can log in.',
   },
+  userBearer: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'With `AUTH_MODE=jwt`: a JWT whose `sub` is the user (HS256 with `AUTH_JWT_SECRET`, or RS256/ES256/EdDSA ' +
+      'from `AUTH_JWKS_URL`); `exp` required, `iss`/`aud` checked when configured, 30 s clock skew.',
+  },
+  userHeader: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-User-Id',
+    description: 'With `AUTH_MODE=header`: the user id, set by a trusted gateway (header name `AUTH_USER_HEADER`).',
+  },
 } as const;
+
+/**
+ * Who may call a user route: with `AUTH_MODE=none` anyone (`{}`: the body's userId is the user), else
+ * a user token or gateway header, or the admin key (which sees and cancels any user's).
+ */
+export const USER_SECURITY: Record<string, string[]>[] = [{}, { userBearer: [] }, { userHeader: [] }, { adminBearer: [] }];
 
 /** Either admin credential. */
 export const ADMIN_SECURITY: Record<string, string[]>[] = [{ adminBearer: [] }, { adminBasic: [] }];
@@ -94,6 +125,13 @@ export function problemResponse(
     content: { 'application/problem+json': { schema: Problem, examples } },
   };
 }
+
+/** `401 UNAUTHORIZED` of a user route (`AUTH_MODE` jwt or header). */
+export const userUnauthorizedResponse = (what = 'no identity, or a bad, expired or unsigned token') =>
+  problemResponse(`\`UNAUTHORIZED\` (\`AUTH_MODE\` jwt or header): ${what}.`, ['UNAUTHORIZED'], {
+    headers: wwwAuthenticateHeader('Bearer'),
+    examples: { UNAUTHORIZED: { ...problemExamples.UNAUTHORIZED, detail: 'a bearer token is required' } },
+  });
 
 /** `503 UNAVAILABLE`: a dependency is down; the answer comes at once, never a hang. */
 export const unavailableResponse = problemResponse(

@@ -61,6 +61,16 @@ export const exampleRequests = {
     acceptedAt,
     decidedAt,
   },
+  waitlisted: {
+    requestId: EXAMPLE_REQUEST_ID,
+    eventId: EXAMPLE_EVENT_ID,
+    userId: EXAMPLE_USER_ID,
+    quantity: 2,
+    status: 'waitlisted' as const,
+    acceptedAt,
+    decidedAt,
+    waitlistPosition: 3,
+  },
 };
 
 export const exampleBookings = {
@@ -71,6 +81,15 @@ export const exampleBookings = {
     quantity: 2,
     status: 'confirmed' as const,
     createdAt: decidedAt,
+  },
+  held: {
+    id: EXAMPLE_BOOKING_ID,
+    eventId: EXAMPLE_EVENT_ID,
+    userId: EXAMPLE_USER_ID,
+    quantity: 2,
+    status: 'held' as const,
+    createdAt: decidedAt,
+    expiresAt: '2030-03-02T10:15:00.000Z',
   },
   cancelled: {
     id: EXAMPLE_BOOKING_ID,
@@ -101,6 +120,7 @@ export const problemExamples: Record<ErrorCode, ReturnType<typeof exampleProblem
     { field: 'quantity', message: 'Too big: expected number to be <=10' },
   ]),
   UNAUTHORIZED: exampleProblem('UNAUTHORIZED', 'a valid admin bearer token is required'),
+  FORBIDDEN: exampleProblem('FORBIDDEN', 'userId differs from the identity of the request'),
   EVENT_NOT_FOUND: exampleProblem('EVENT_NOT_FOUND', `no event ${EXAMPLE_EVENT_ID}`),
   REQUEST_NOT_FOUND: exampleProblem('REQUEST_NOT_FOUND', `no booking request ${EXAMPLE_REQUEST_ID}`),
   BOOKING_NOT_FOUND: exampleProblem('BOOKING_NOT_FOUND', `no booking ${EXAMPLE_BOOKING_ID}`),
@@ -108,6 +128,9 @@ export const problemExamples: Record<ErrorCode, ReturnType<typeof exampleProblem
   SOLD_OUT: exampleProblem('SOLD_OUT', 'not enough seats are left for this request'),
   SALES_NOT_OPEN: exampleProblem('SALES_NOT_OPEN', 'sales open at 2030-03-01T09:00:00.000Z'),
   SALES_CLOSED: exampleProblem('SALES_CLOSED', 'sales closed at 2030-03-20T18:00:00.000Z'),
+  HOLD_EXPIRED: exampleProblem('HOLD_EXPIRED', `the hold of booking ${EXAMPLE_BOOKING_ID} expired at 2030-03-02T10:15:00.000Z`),
+  BOOKING_CANCELLED: exampleProblem('BOOKING_CANCELLED', `booking ${EXAMPLE_BOOKING_ID} is cancelled`),
+  NOT_WAITLISTED: exampleProblem('NOT_WAITLISTED', `booking request ${EXAMPLE_REQUEST_ID} is confirmed, not waitlisted`),
   PAYLOAD_TOO_LARGE: exampleProblem('PAYLOAD_TOO_LARGE', 'the request body is larger than the limit'),
   UNSUPPORTED_MEDIA_TYPE: exampleProblem('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'),
   IDEMPOTENCY_KEY_REUSED: exampleProblem(

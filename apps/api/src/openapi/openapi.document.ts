@@ -1,8 +1,11 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 
 import { registerBookingPaths } from './bookings.paths.ts';
+import { registerCheckoutPaths } from './checkout.paths.ts';
+import { registerWaitlistPaths } from './waitlist.paths.ts';
 import { SECURITY_SCHEMES } from './components.ts';
 import { registerEventPaths } from './events.paths.ts';
+import { registerListPaths } from './lists.paths.ts';
 import { registerOperationPaths } from './operations.paths.ts';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
@@ -10,7 +13,11 @@ export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']
 const DESCRIPTION = `Booking service for limited inventory. A booking request is accepted at once (\`202\`,
 \`pending\`) and decided later by the event's worker, one at a time in the order of acceptance:
 \`confirmed\` (a booking was created) or \`rejected\` (with a reason). Errors are
-\`application/problem+json\` with a stable \`code\`.`;
+\`application/problem+json\` with a stable \`code\`.
+
+Identity (\`AUTH_MODE\`): \`none\` (the body's \`userId\`, no ownership checks), \`jwt\` (the \`sub\` of a
+bearer JWT) or \`header\` (a trusted gateway's header). With jwt or header, users see and change only
+their own booking requests and bookings (anyone else's id answers \`404\`); the admin key sees any.`;
 
 /** A registry holding every route and component of the public contract. */
 export function createOpenApiRegistry(): OpenAPIRegistry {
@@ -19,7 +26,10 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
     registry.registerComponent('securitySchemes', name, scheme);
   }
   registerEventPaths(registry);
+  registerListPaths(registry);
   registerBookingPaths(registry);
+  registerCheckoutPaths(registry);
+  registerWaitlistPaths(registry);
   registerOperationPaths(registry);
   return registry;
 }

@@ -36,7 +36,7 @@ export function adminQueuesRouter(deps: ApiDeps): Router {
   const router = Router();
   router.use(
     QUEUE_DASHBOARD_PATH,
-    requireAdmin(deps.adminKey, { browserChallenge: true }),
+    requireAdmin(deps.adminKey, { browserChallenge: true, throttle: deps.adminThrottle }),
     async (_req, res, next) => {
       res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
       await deps.queueBoard.sync();

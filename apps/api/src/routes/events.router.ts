@@ -4,13 +4,13 @@ import { Router } from 'express';
 
 import type { ApiDeps } from '../deps.ts';
 import { requireAdmin } from '../middleware/admin-auth.ts';
-import { parseOrThrow, requireJson } from '../middleware/validate.ts';
+import { checkPathIds, parseOrThrow, requireJson } from '../middleware/validate.ts';
 
 /** `POST /v1/events` (admin) and `GET /v1/events/:eventId`. */
 export function eventsRouter(deps: ApiDeps): Router {
   const router = Router();
 
-  router.post('/v1/events', requireAdmin(deps.adminKey), requireJson, async (req, res) => {
+  router.post('/v1/events', requireAdmin(deps.adminKey, { throttle: deps.adminThrottle }), requireJson, async (req, res) => {
     const body = parseOrThrow(createEventBody, req.body, 'event');
     const row = await insertEvent(deps.db, { id: newEventId(), ...body });
     deps.events.remember(row);
@@ -25,6 +25,7 @@ export function eventsRouter(deps: ApiDeps): Router {
   });
 
   router.get('/v1/events/:eventId', async (req, res) => {
+    checkPathIds(req.params);
     const { eventId } = req.params;
     const row = isOpaqueId(eventId) ? await findEventById(deps.db, eventId) : undefined;
     if (!row) throw new AppError('EVENT_NOT_FOUND', `no event ${eventId}`);

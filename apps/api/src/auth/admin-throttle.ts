@@ -1,0 +1,52 @@
+import type { RedisClient } from '@booking/queue';
+
+/** Window in which failed admin-key attempts of one address are counted. */
+const WINDOW_MS = 60_000;
+
+// INCR and set the window on the first failure, in one step: a counter never lives without expiry.
+const COUNT_FAILURE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+`;
+
+interface ThrottleCommands {
+  bookingAdminFailure(key: string, windowMs: number): Promise<number>;
+}
+
+/**
+ * Counts failed admin-key attempts per client address in Redis (so across API replicas); past
+ * `maxFailures` in a minute the address is refused until the minute is over, whatever it sends.
+ * A Redis outage lets attempts through to the key comparison rather than locking admins out.
+ */
+export class AdminThrottle {
+  private readonly redis: RedisClient & ThrottleCommands;
+
+  constructor(
+    redis: RedisClient,
+    private readonly prefix: string,
+    readonly maxFailures: number,
+  ) {
+    if (!('bookingAdminFailure' in redis)) redis.defineCommand('bookingAdminFailure', { numberOfKeys: 1, lua: COUNT_FAILURE });
+    this.redis = redis as RedisClient & ThrottleCommands;
+  }
+
+  private key(address: string): string {
+    return `${this.prefix}:admin-failures:${address}`;
+  }
+
+  /** Milliseconds until the address may try again, or 0 when it may now. */
+  async blockedForMs(address: string): Promise<number> {
+    try {
+      const [count, ttl] = await Promise.all([this.redis.get(this.key(address)), this.redis.pttl(this.key(address))]);
+      return Number(count ?? 0) >= this.maxFailures ? Math.max(ttl, 1_000) : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Notes a failed attempt of the address. */
+  async failed(address: string): Promise<void> {
+    await this.redis.bookingAdminFailure(this.key(address), WINDOW_MS).catch(() => 0);
+  }
+}
