@@ -1,25 +1,31 @@
-// Single-process server: `npm start` runs the API and a worker together, after applying migrations.
-import { apiOptionsFromEnv, startApi } from '@booking/api';
-import { loadEnvOrExit, resolveAdminKey, serverEnv } from '@booking/config';
-import { openDatabase, stopOnSignals } from '@booking/lifecycle';
-import { MetricsRegistry, collectProcessMetrics, createLogger } from '@booking/observability';
-import { startWorker, workerOptionsFromEnv } from '@booking/worker';
+// Single-process server: `npm start` runs the API and a worker together, after applying migrations
+// (unless MIGRATE_ON_START=false).
+import { openDatabase, superviseProcess } from '@booking/lifecycle';
 
-const env = loadEnvOrExit(serverEnv, process.env);
+// First of all: loading the service's modules takes a while (seconds on a busy machine), and a
+// SIGTERM meanwhile must stop the process cleanly too. Everything else is loaded after this.
+const supervisor = superviseProcess();
+
+const { apiOptionsFromEnv, startApi } = await import('@booking/api');
+const { loadEnvOrExit, resolveAdminKey, serverStartEnv } = await import('@booking/config');
+const { MetricsRegistry, collectProcessMetrics, createLogger } = await import('@booking/observability');
+const { startWorker, workerOptionsFromEnv } = await import('@booking/worker');
+
+const env = loadEnvOrExit(serverStartEnv, process.env);
 const logger = createLogger({ level: env.LOG_LEVEL, service: 'booking' });
 const admin = resolveAdminKey(env.ADMIN_API_KEY);
 if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
 
-const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking' });
-// One registry: the API's /metrics covers both roles.
-const registry = new MetricsRegistry();
-collectProcessMetrics(registry);
-
-const worker = await startWorker(workerOptionsFromEnv(env, { db, pool, logger, registry }));
-const api = await startApi(apiOptionsFromEnv(env, { db, pool, logger, registry, adminKey: admin.key }));
-
-stopOnSignals(logger, async () => {
-  await api.close();
-  await worker.close();
-  await db.destroy();
+await supervisor.run(logger, async () => {
+  const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking', migrate: env.MIGRATE_ON_START });
+  // One registry: the API's /metrics covers both roles.
+  const registry = new MetricsRegistry();
+  collectProcessMetrics(registry);
+  const worker = await startWorker(workerOptionsFromEnv(env, { db, pool, logger, registry }));
+  const api = await startApi(apiOptionsFromEnv(env, { db, pool, logger, registry, adminKey: admin.key }));
+  return async () => {
+    await api.close();
+    await worker.close();
+    await db.destroy();
+  };
 });

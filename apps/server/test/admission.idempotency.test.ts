@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { findAcceptedRequest } from '@booking/db';
+import { deleteKeys } from '@booking/test-support';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -94,5 +98,47 @@ describe('Idempotency-Key on POST /v1/events/:eventId/bookings', () => {
       [first.id, 'confirmed'],
       [second.id, 'confirmed'],
     ]);
+  });
+
+  describe('after Redis loses its data (PostgreSQL keeps the keys)', () => {
+    it('answers a retry of a decided request with its requestId and books nothing new', async () => {
+      const event = await createEvent(stack.baseUrl, { capacity: 10 });
+      const key = randomUUID();
+      const first = await submit(stack.baseUrl, event.id, 'durable', 2, withKey(key));
+      expect(first.status).toBe(202);
+      expect((await awaitDecision(stack.baseUrl, first.body.requestId as string)).status).toBe('confirmed');
+
+      await deleteKeys(stack.prefix);
+      const again = await submit(stack.baseUrl, event.id, 'durable', 2, withKey(key));
+      expect(again.status).toBe(202);
+      expect(again.body).toMatchObject({ requestId: first.body.requestId, eventId: event.id, userId: 'durable', quantity: 2 });
+      const reused = await call(stack.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, {
+        json: { userId: 'durable', quantity: 1 },
+        headers: withKey(key),
+      });
+      expectProblem(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
+      await sleep(300);
+      expect(await rowCounts(stack.db, event.id)).toEqual({ events: 1, booking_requests: 1, bookings: 1 });
+    });
+
+    it('answers a retry of a request still waiting in the journal with its requestId, and decides it once', async () => {
+      const event = await createEvent(stack.baseUrl, { capacity: 10 });
+      const worker = stack.workers.pop()!;
+      await worker.close();
+      const key = randomUUID();
+      const first = await submit(stack.baseUrl, event.id, 'journalled', 1, withKey(key));
+      expect(first.status).toBe(202);
+      // The journal is written behind the 202.
+      for (let i = 0; i < 50 && !(await findAcceptedRequest(stack.db, first.body.requestId as string)); i++) await sleep(50);
+
+      await deleteKeys(stack.prefix);
+      const again = await submit(stack.baseUrl, event.id, 'journalled', 1, withKey(key));
+      expect({ status: again.status, requestId: again.body.requestId }).toEqual({ status: 202, requestId: first.body.requestId });
+
+      await stack.startWorker();
+      expect((await awaitDecision(stack.baseUrl, first.body.requestId as string)).status).toBe('confirmed');
+      await sleep(300);
+      expect(await rowCounts(stack.db, event.id)).toEqual({ events: 1, booking_requests: 1, bookings: 1 });
+    });
   });
 });

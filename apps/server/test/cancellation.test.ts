@@ -4,6 +4,7 @@ import { cancelBooking } from '@booking/db';
 import {
   type CancelJobData,
   type DecisionMessage,
+  KEEP_FAILED_JOBS,
   cancelJobId,
   createRedis,
   decisionsChannel,
@@ -127,7 +128,7 @@ describe('cancellation', () => {
         });
       });
       const data: CancelJobData = { kind: 'cancel', bookingId: decided.bookingId, eventId: event.id };
-      await queue.add('cancel', data, { jobId, removeOnComplete: true, removeOnFail: false });
+      await queue.add('cancel', data, { jobId, removeOnComplete: true, removeOnFail: KEEP_FAILED_JOBS });
       const message = await Promise.race([
         applied,
         sleep(10_000).then(() => {

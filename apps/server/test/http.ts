@@ -30,7 +30,7 @@ export async function request<T = any>(
 /** Creates an event through the API and returns it. */
 export async function createEvent(
   baseUrl: string,
-  event: { name?: string; capacity: number; maxPerUser?: number; salesStartAt?: string; salesEndAt?: string },
+  event: { name?: string; capacity: number; maxPerUser?: number; salesStartAt?: string; salesEndAt?: string; holdSeconds?: number; waitlistLimit?: number },
 ): Promise<{ id: string; capacity: number; available: number }> {
   const res = await request(baseUrl, 'POST', '/v1/events', { admin: true, json: { name: 'Test event', ...event } });
   if (res.status !== 201) throw new Error(`event creation failed: ${res.status} ${JSON.stringify(res.body)}`);

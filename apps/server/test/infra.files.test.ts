@@ -4,13 +4,13 @@
 // the right port; `docker compose up --scale worker=3` has nothing in its way; shutdown grace periods
 // cover the processes' own; every metric the Grafana dashboard queries is one the service exposes.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 
-import { type Obj, INFRA, MARGIN_S, PROMTOOL, WORKER_SHUTDOWN_GRACE_S, expectEnvAccepted, filesUnder, healthCheckUrl, read, schemaFor, yaml } from './infra-files.ts';
+import { type Obj, INFRA, MARGIN_S, PROMTOOL, ROOT, WORKER_SHUTDOWN_GRACE_S, expectEnvAccepted, filesUnder, healthCheckUrl, read, schemaFor, yaml } from './infra-files.ts';
 
 describe('infra/: every file parses', () => {
   const files = filesUnder(INFRA).filter((f) => /\.(ya?ml|json)$/.test(f));
@@ -156,5 +156,15 @@ describe('infra/prometheus/prometheus.yml', () => {
     const result = spawnSync(PROMTOOL, ['check', 'config', join(INFRA, 'prometheus/prometheus.yml')], { encoding: 'utf8' });
     expect(result.stdout + result.stderr).toContain('SUCCESS');
     expect(result.status).toBe(0);
+  });
+});
+
+describe('package.json (root)', () => {
+  const rootPackage = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Obj;
+
+  // swagger-ui-dist depends on @scarf/scarf, whose install script reports the installation to its
+  // vendor unless the root package turns it off; `npm ci`, in CI and in the image, must send nothing.
+  it('turns off the install-time report of @scarf/scarf', () => {
+    expect(rootPackage.scarfSettings).toEqual({ enabled: false });
   });
 });

@@ -7,7 +7,7 @@ export async function expectEventInvariants(db: Db, eventId: string): Promise<vo
   const event = await db.selectFrom('events').selectAll().where('id', '=', eventId).executeTakeFirstOrThrow();
   const { rows } = await sql<{ held: number; bookings: number; orphans: number; doubled: number; mismatched: number }>`
     SELECT
-      (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = ${eventId} AND status = 'confirmed') AS held,
+      (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = ${eventId} AND status IN ('held', 'confirmed')) AS held,
       (SELECT count(*)::int FROM bookings WHERE event_id = ${eventId}) AS bookings,
       (SELECT count(*)::int FROM bookings b LEFT JOIN booking_requests r ON r.id = b.request_id
         WHERE b.event_id = ${eventId} AND (r.id IS NULL OR r.status <> 'confirmed')) AS orphans,
@@ -17,8 +17,10 @@ export async function expectEventInvariants(db: Db, eventId: string): Promise<vo
         WHERE r.event_id = ${eventId} AND r.status = 'confirmed' AND b.id IS NULL) AS mismatched
   `.execute(db);
   const row = rows[0]!;
-  expect(row.held, 'confirmed seats never exceed capacity').toBeLessThanOrEqual(event.capacity);
-  expect(event.available, 'available = capacity - confirmed seats').toBe(event.capacity - row.held);
+  // `held` counts the seats of held and confirmed bookings: both are taken.
+  expect(row.held, 'held + confirmed seats never exceed capacity').toBeLessThanOrEqual(event.capacity);
+  expect(event.available, 'available = capacity - held - confirmed seats').toBe(event.capacity - row.held);
+  expect(event.seats_taken, 'seats_taken (kept by triggers) = held + confirmed seats').toBe(row.held);
   expect(row.orphans, 'no booking without a confirmed request').toBe(0);
   expect(row.doubled, 'no request with two bookings').toBe(0);
   expect(row.mismatched, 'every confirmed request has its booking').toBe(0);

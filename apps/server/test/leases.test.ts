@@ -2,7 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { decideBookingBatch, isStaleLeaseError } from '@booking/db';
 import { newBookingId } from '@booking/domain';
-import { afterEach, describe, expect, it } from 'vitest';
+import { EventLeases, type Lease } from '@booking/queue';
+import { TEST_REDIS_URL, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent, submit } from './http.ts';
 import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
@@ -101,5 +104,39 @@ describe('event leases across worker processes', () => {
     expect(rows).toHaveLength(1);
     const newer = await decideBookingBatch(stack.db, event.id, [request('cccccccccccccccccccccc')], 8);
     expect([...newer.values()][0]?.status).toBe('confirmed');
+  });
+});
+
+describe('an event lease that lapsed while its holder was busy', () => {
+  let redis: Redis;
+  const prefix = uniquePrefix();
+  beforeAll(() => {
+    redis = new Redis(TEST_REDIS_URL);
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await deleteKeys(prefix);
+  });
+
+  it('is taken up again by its holder when nobody took the event meanwhile', async () => {
+    const mine = new EventLeases(redis, prefix, 'busy-worker', 100);
+    const answer = await mine.acquire('lapsed-event');
+    expect('lease' in answer).toBe(true);
+    const { lease } = answer as { lease: Lease };
+    await sleep(250);
+    expect(await mine.renew(lease)).toBe(true);
+    // Taken up with its epoch: another worker finds it held.
+    const other = new EventLeases(redis, prefix, 'other-worker', 100);
+    expect(await other.acquire('lapsed-event')).toMatchObject({ heldForMs: expect.any(Number) });
+  });
+
+  it('is lost once another worker has taken the event', async () => {
+    const mine = new EventLeases(redis, prefix, 'slow-worker', 100);
+    const { lease } = (await mine.acquire('taken-event')) as { lease: Lease };
+    await sleep(250);
+    const other = new EventLeases(redis, prefix, 'other-worker', 100);
+    const taken = await other.acquire('taken-event');
+    expect('lease' in taken && taken.lease.epoch).toBe(lease.epoch + 1);
+    expect(await mine.renew(lease)).toBe(false);
   });
 });

@@ -51,6 +51,11 @@ describe('/metrics after a sell-out', () => {
     'booking_decisions_per_transaction',
     'booking_queue_depth',
     'booking_seats_available',
+    'booking_seats_held',
+    'booking_holds_confirmed_total',
+    'booking_holds_expired_total',
+    'booking_waitlist_length',
+    'booking_waitlist_promoted_total',
   ])('exposes %s', (name) => {
     expect(text).toContain(`# TYPE ${name} `);
   });

@@ -112,11 +112,15 @@ describe('the OpenAPI document', () => {
     expect(operations.map(([m, p]) => `${m.toUpperCase()} ${p}`).sort()).toEqual(
       [
         'POST /v1/events',
+        'GET /v1/events',
         'GET /v1/events/{eventId}',
+        'GET /v1/me/bookings',
         'POST /v1/events/{eventId}/bookings',
         'GET /v1/booking-requests/{requestId}',
+        'POST /v1/booking-requests/{requestId}/withdraw',
         'GET /v1/bookings/{bookingId}',
         'POST /v1/bookings/{bookingId}/cancel',
+        'POST /v1/bookings/{bookingId}/confirm',
         'GET /healthz',
         'GET /readyz',
         'GET /metrics',
@@ -126,8 +130,13 @@ describe('the OpenAPI document', () => {
       ].sort(),
     );
     const submit = document.paths['/v1/events/{eventId}/bookings'].post;
-    expect(Object.keys(submit.responses).sort()).toEqual(['202', '400', '404', '409', '413', '415', '422', '429', '503']);
+    // 200: the second version's `Prefer: wait=N`, decided within N seconds.
+    // 401 and 403: the second version's identities (AUTH_MODE jwt or header).
+    expect(Object.keys(submit.responses).sort()).toEqual(['200', '202', '400', '401', '403', '404', '409', '413', '415', '422', '429', '503']);
     expect(submit.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false }));
+    expect(submit.parameters).toContainEqual(expect.objectContaining({ name: 'Prefer', in: 'header', required: false }));
+    expect(submit.responses['200'].headers).toHaveProperty('Preference-Applied');
+    expect(submit.responses['200'].headers).toHaveProperty('Location');
     expect(Object.keys(submit.responses['409'].content['application/problem+json'].examples).sort()).toEqual([
       'SALES_CLOSED',
       'SALES_NOT_OPEN',

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { TEST_REDIS_URL, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
 import { describe, expect, it } from 'vitest';
 
-import { ENTRY_POINTS, type Running, freePort, start, stderrOf, until, within } from './processes.ts';
+import { ENTRY_POINTS, type Running, freePort, start, stderrOf, until, withProcessEnvironment, within } from './processes.ts';
 
 describe.concurrent('an entry point with an invalid configuration', () => {
   it.each([
@@ -19,24 +18,8 @@ describe.concurrent('an entry point with an invalid configuration', () => {
 });
 
 describe.concurrent('an entry point with a valid configuration', () => {
-  async function withEnvironment(fn: (env: Record<string, string>) => Promise<void>): Promise<void> {
-    const database = await createTestDatabase(1);
-    const prefix = uniquePrefix();
-    try {
-      await fn({
-        NODE_ENV: 'test',
-        DATABASE_URL: database.url,
-        REDIS_URL: TEST_REDIS_URL,
-        QUEUE_PREFIX: prefix,
-        ADMIN_API_KEY: 'process-test-admin-key',
-        LOG_LEVEL: 'info',
-        SHUTDOWN_GRACE_MS: '2000',
-      });
-    } finally {
-      await database.drop();
-      await deleteKeys(prefix);
-    }
-  }
+  const withEnvironment = (fn: (env: Record<string, string>) => Promise<void>) =>
+    withProcessEnvironment({ ADMIN_API_KEY: 'process-test-admin-key' }, fn);
 
   async function expectCleanSigterm(run: Running): Promise<void> {
     run.child.kill('SIGTERM');

@@ -4,7 +4,35 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { TEST_REDIS_URL, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
+
 // Helpers for tests that run the real entry points as child processes.
+
+/**
+ * Runs `fn` with the environment of an entry point on a database and a key prefix of its own (plus
+ * `extra`), and removes both afterwards.
+ */
+export async function withProcessEnvironment(
+  extra: Record<string, string>,
+  fn: (env: Record<string, string>) => Promise<void>,
+): Promise<void> {
+  const database = await createTestDatabase(1);
+  const prefix = uniquePrefix();
+  try {
+    await fn({
+      NODE_ENV: 'test',
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE_MS: '2000',
+      ...extra,
+    });
+  } finally {
+    await database.drop();
+    await deleteKeys(prefix);
+  }
+}
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -20,7 +48,7 @@ export interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts an entry point the way `npm start` does (tsx), with exactly `env` (plus PATH/HOME). */
+/** Starts an entry point from its source the way `npm run dev` does (tsx), with exactly `env` (plus PATH/HOME). */
 export function start(entry: string, env: Record<string, string>): Running {
   const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
@@ -66,6 +94,38 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Resolves with the first line the process writes to standard output, as soon as it arrives (so a
+ * signal sent then reaches the process right after it wrote the line). Call it right after `start`.
+ */
+export function firstLine(run: Running): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      const end = seen.indexOf('\n');
+      if (end < 0) return;
+      run.child.stdout!.off('data', onData);
+      resolve(seen.slice(0, end));
+    };
+    run.child.stdout!.on('data', onData);
+    void run.exited.then(() => reject(new Error(`exited before writing a line\n${run.output()}`)));
+  });
+}
+
+/** The JSON log lines the process wrote to standard output so far (other lines are left out). */
+export function logLines(run: Running): Array<Record<string, unknown>> {
+  const stdout = run.output().split('--- stderr\n')[0]!.replace(/^--- stdout\n/, '');
+  return stdout.split('\n').flatMap((line) => {
+    try {
+      const parsed: unknown = JSON.parse(line);
+      return parsed !== null && typeof parsed === 'object' ? [parsed as Record<string, unknown>] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** Resolves once `check` passes; fails early when the process exits first. */
 export async function until(run: Running, check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
   let exited = false;
@@ -84,6 +144,10 @@ export interface Deployment {
   baseUrl: string;
   api: Running;
   workers: Running[];
+  /** Starts another API process of the deployment (on a port of its own) and waits until it answers. */
+  startApi(): Promise<{ api: Running; baseUrl: string }>;
+  /** Starts another worker process of the deployment and waits until it has started. */
+  startWorker(): Promise<Running>;
   /** Kills every process (resuming paused ones first) and waits for them to exit. */
   kill(): Promise<void>;
 }
@@ -95,6 +159,8 @@ export async function startDeployment(options: {
   redisUrl: string;
   prefix: string;
   workers: number;
+  /** More variables for every process (e.g. EVENT_REFRESH_MS). */
+  env?: Record<string, string>;
 }): Promise<Deployment> {
   const env = {
     DATABASE_URL: options.databaseUrl,
@@ -103,6 +169,9 @@ export async function startDeployment(options: {
     LOG_LEVEL: 'warn',
     ADMIN_API_KEY: DEPLOYMENT_ADMIN_KEY,
     RATE_LIMIT_POINTS: '1000',
+    // Every client of these tests is 127.0.0.1: the per-address limit would count them all as one.
+    RATE_LIMIT_IP_POINTS: '1000000',
+    ...options.env,
   };
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -126,5 +195,20 @@ export async function startDeployment(options: {
     await kill();
     throw err;
   }
-  return { baseUrl, api, workers, kill };
+  const startApi = async () => {
+    const another = await freePort();
+    const url = `http://127.0.0.1:${another}`;
+    const run = start(ENTRY_POINTS.api, { ...env, PORT: String(another) });
+    all.push(run);
+    await until(run, async () => (await fetch(`${url}/healthz`)).ok, 30_000, 'API up');
+    return { api: run, baseUrl: url };
+  };
+  const startWorker = async () => {
+    const run = start(ENTRY_POINTS.worker, { ...env, METRICS_PORT: '0', LOG_LEVEL: 'info' });
+    all.push(run);
+    workers.push(run);
+    await until(run, () => run.output().includes('worker started'), 30_000, 'worker up');
+    return run;
+  };
+  return { baseUrl, api, workers, startApi, startWorker, kill };
 }

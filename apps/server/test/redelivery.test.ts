@@ -4,6 +4,7 @@ import { cancelBooking, decideBookingRequest, insertEvent } from '@booking/db';
 import { type BookingRequestView, newBookingId, newEventId, newRequestId } from '@booking/domain';
 import {
   type DecisionMessage,
+  KEEP_FAILED_JOBS,
   type RedisClient,
   createRedis,
   decisionsChannel,
@@ -76,7 +77,7 @@ describe('a booking job delivered twice', () => {
     });
 
     // The same payload again (BullMQ numbers its own job ids and refuses numeric custom ones).
-    const job = await queue.add(name, data, { jobId: `again-${originalJobId}`, removeOnComplete: true, removeOnFail: false });
+    const job = await queue.add(name, data, { jobId: `again-${originalJobId}`, removeOnComplete: true, removeOnFail: KEEP_FAILED_JOBS });
     expect(job.id).toBe(`again-${originalJobId}`);
 
     const second = await Promise.race([

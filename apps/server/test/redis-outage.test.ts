@@ -1,121 +1,22 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type ApiHandle, startApi } from '@booking/api';
+import type { ApiHandle } from '@booking/api';
 import { newRequestId } from '@booking/domain';
-import { type TestDatabase, createTestDatabase, testLogger, uniquePrefix } from '@booking/test-support';
-import { type WorkerHandle, startWorker } from '@booking/worker';
+import type { TestDatabase } from '@booking/test-support';
+import type { WorkerHandle } from '@booking/worker';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent } from './http.ts';
 import { type RawResponse, call, expectProblem, rowCounts } from './route-helpers.ts';
-import { ADMIN_KEY } from './stack.ts';
+import { freePort } from './processes.ts';
+import { PrivateRedis, startOn } from './private-redis.ts';
 
-// This file runs its own redis-server on a free loopback port and kills it; the shared Redis the
-// other test files use is never touched.
-
-/** A free TCP port on 127.0.0.1 (not 6379). */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const { port } = server.address() as net.AddressInfo;
-        server.close(() => resolve(port));
-      });
-    });
-    if (port !== 6379) return port;
-  }
-}
-
-/** Whether a Redis on `port` answers PING. */
-function pong(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    let data = '';
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      data += chunk.toString();
-      if (data.includes('\r\n')) done(data.startsWith('+PONG'));
-    });
-  });
-}
-
-/** A redis-server child process of this test file, without persistence, in a temp dir. */
-class PrivateRedis {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> | undefined;
-  private output = '';
-  private readonly killOnExit = () => this.child?.kill('SIGKILL');
-
-  constructor(
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.child !== undefined;
-  }
-
-  async start(): Promise<void> {
-    if (this.child) throw new Error('private redis already running');
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', this.dir],
-      { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.child = child;
-    child.stdout?.on('data', (c: Buffer) => (this.output = (this.output + c.toString()).slice(-4000)));
-    child.stderr?.on('data', (c: Buffer) => (this.output = (this.output + c.toString()).slice(-4000)));
-    let gone = false;
-    this.exited = new Promise((resolve) => {
-      child.once('exit', () => {
-        gone = true;
-        resolve();
-      });
-      child.once('error', () => {
-        gone = true;
-        resolve();
-      });
-    });
-    // If the test process dies without running afterAll, take the server with it.
-    process.once('exit', this.killOnExit);
-    const deadline = Date.now() + 10_000;
-    while (!(await pong(this.port))) {
-      if (gone || Date.now() > deadline) {
-        await this.kill();
-        throw new Error(`private redis-server did not start on port ${this.port}:\n${this.output}`);
-      }
-      await sleep(25);
-    }
-  }
-
-  /** SIGKILL: the server vanishes without a word, as in a crash. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    child.kill('SIGKILL');
-    await this.exited;
-    process.off('exit', this.killOnExit);
-    this.child = undefined;
-  }
-}
+// This file runs its own redis-server on a free loopback port and kills or pauses it; the shared
+// Redis the other test files use is never touched.
 
 /** Runs a request and measures it client-side, body included. */
 async function timed(send: () => Promise<RawResponse>): Promise<{ res: RawResponse; ms: number }> {
@@ -159,31 +60,7 @@ describe('Redis goes down and comes back', () => {
   beforeAll(async () => {
     redis = new PrivateRedis(await freePort(), dir);
     await redis.start();
-    database = await createTestDatabase(10);
-    const prefix = uniquePrefix();
-    const logger = testLogger();
-    const settings = { url: redis.url, cluster: false };
-    worker = await startWorker({
-      db: database.db,
-      redis: settings,
-      prefix,
-      logger,
-      maxEvents: 100,
-      lockMs: 10_000,
-      refreshMs: 1_000,
-      shutdownGraceMs: 5_000,
-    });
-    api = await startApi({
-      db: database.db,
-      redis: settings,
-      prefix,
-      logger,
-      adminKey: ADMIN_KEY,
-      port: 0,
-      host: '127.0.0.1',
-      rateLimit: { points: 1_000_000, windowSeconds: 1 },
-    });
-    baseUrl = `http://127.0.0.1:${api.port}`;
+    ({ database, api, worker, baseUrl } = await startOn(redis));
     api.redisBreaker.onStateChange((state) => transitions.push(state));
   });
 
@@ -329,5 +206,70 @@ describe('Redis goes down and comes back', () => {
 
     const event = await call(baseUrl, 'GET', `/v1/events/${eventId}`);
     expect(event.body.available).toBe(100 - 6);
+  });
+});
+
+describe('Redis stops answering in the middle of a burst and answers again', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'booking-redis-pause-'));
+  let redis: PrivateRedis;
+  let database: TestDatabase | undefined;
+  let api: ApiHandle | undefined;
+  let worker: WorkerHandle | undefined;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    redis = new PrivateRedis(await freePort(), dir);
+    await redis.start();
+    ({ database, api, worker, baseUrl } = await startOn(redis));
+  });
+
+  afterAll(async () => {
+    try {
+      redis.signal('SIGCONT');
+      await withTimeout(api?.close(), 20_000);
+      await withTimeout(worker?.close(), 20_000);
+    } finally {
+      await redis.kill();
+      await database?.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never books a request whose client was told 503, and decides every 202', async () => {
+    const eventId = (await createEvent(baseUrl, { capacity: 100_000 })).id;
+    const answers = new Map<string, RawResponse>();
+    let sent = 0;
+    // Clients sending one request after another, while Redis is paused for 4 s in between: twice the
+    // API's Redis command timeout (2 s), so the requests in flight when it stops are refused even on
+    // a loaded machine (with 2.5 s, one CI run saw every request ride the pause out and get 202).
+    let stopAt = Number.POSITIVE_INFINITY;
+    const client = async (c: number) => {
+      while (performance.now() < stopAt) {
+        const userId = `c${c}-${sent++}`;
+        answers.set(userId, await call(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId, quantity: 1 } }));
+      }
+    };
+    const clients = Promise.all(Array.from({ length: 20 }, (_, c) => client(c)));
+    await sleep(500);
+    redis.signal('SIGSTOP');
+    await sleep(4_000);
+    redis.signal('SIGCONT');
+    stopAt = performance.now() + 1_000;
+    await clients;
+
+    const refused = [...answers].filter(([, res]) => res.status === 503).map(([userId]) => userId);
+    const accepted = [...answers].filter(([, res]) => res.status === 202);
+    console.log(`[redis-pause] ${answers.size} submissions: ${accepted.length} accepted, ${refused.length} refused with 503`);
+    expect(accepted.length + refused.length, 'every answer is a 202 or a 503').toBe(answers.size);
+    expect(refused.length, 'the pause refused some submissions').toBeGreaterThan(0);
+
+    // Every 202 is decided (from the queue, or recovered from the journal by the housekeeping).
+    const decided = await Promise.all(accepted.map(([, res]) => awaitDecision(baseUrl, res.body.requestId, 60)));
+    expect(decided.filter((d) => d.status !== 'confirmed').map((d) => d.status)).toEqual([]);
+    // Whatever Redis still carries out after it resumes, nothing is booked for a client told 503.
+    await sleep(3_000);
+    const { rows } = await sql<{ user_id: string }>`
+      SELECT user_id FROM booking_requests WHERE event_id = ${eventId} AND user_id = ANY (${refused}::text[])`.execute(database!.db);
+    expect(rows.map((r) => r.user_id)).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { type ApiHandle, startApi } from '@booking/api';
+import { type ApiHandle, type ApiOptions, startApi } from '@booking/api';
 import type { Db } from '@booking/db';
 import {
   type TestDatabase,
@@ -25,6 +25,8 @@ export interface StackOptions {
   database?: TestDatabase;
   /** Another Redis (e.g. a private Redis Cluster) instead of TEST_REDIS_URL; its keys are left to its owner. */
   redis?: RedisSettings;
+  /** More options of the API (identity, per-address limit, long-poll bounds, ...). */
+  api?: Partial<ApiOptions>;
 }
 
 /** One API and N workers in this process, on a database and a Redis key space of their own. */
@@ -82,6 +84,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     registry,
     pool: database.pool,
     rateLimit: options.rateLimit ?? { points: 1_000_000, windowSeconds: 1 },
+    ...options.api,
   });
   let api = await startOneApi();
   const stack: Stack = {
