@@ -2,12 +2,14 @@
 // Runs one Artillery scenario of loadtests/artillery/ against a running booking service and checks
 // the invariants through the API afterwards.
 //
-//   npm run loadtest -- <scenario> [--smoke]        (scenarios: flash-sale, predecessor, soak, many-events)
+//   npm run loadtest -- <scenario> [--smoke] [--jwt] (scenarios: flash-sale, predecessor, soak, many-events)
 //
 // Environment: TARGET (default http://127.0.0.1:3000), ADMIN_API_KEY (required: events are created
 // through the admin API), SMOKE=1 (same as --smoke), ARTILLERY_VERSION (default below),
 // ARTILLERY_BIN (an installed artillery executable to use instead of npx), FOLLOW_UP_SECONDS (how long
-// to keep long-polling requests the virtual users gave up on, default 120).
+// to keep long-polling requests the virtual users gave up on, default 120), LOADTEST_JWT=1 (same as
+// --jwt: every virtual user sends an HS256 bearer token for its user id, signed with AUTH_JWT_SECRET or,
+// without it, the development secret, for a service started with AUTH_MODE=jwt).
 //
 // Artillery is not a dependency of the project (about 600 MB): it is fetched by npx on first use and
 // cached in the npm cache (~/.npm/_npx). Exit status: 0 when every invariant holds, 1 when one fails,
@@ -35,15 +37,19 @@ const SCENARIOS = {
 /** 2.0.21 is the last Artillery that runs on Node 20 (2.0.22+ need Node 22); it runs on 22 and 24 too. */
 const DEFAULT_ARTILLERY_VERSION = '2.0.21';
 
-const USAGE = `usage: npm run loadtest -- <scenario> [--smoke] [--seats N] [--events N] [--keep]
+/** What `npm run token` and AUTH_MODE=jwt use without AUTH_JWT_SECRET (packages/config, DEV_JWT_SECRET). */
+const DEV_JWT_SECRET = 'booking-service-development-secret-do-not-deploy';
+
+const USAGE = `usage: npm run loadtest -- <scenario> [--smoke] [--jwt] [--seats N] [--events N] [--keep]
 
 scenarios: ${Object.keys(SCENARIOS).join(', ')}
   --smoke      tiny numbers, a few seconds (also SMOKE=1)
   --seats N    seats per event instead of the scenario's
   --events N   number of events instead of the scenario's
   --keep       keep the Artillery report and outcome files (their directory is printed)
+  --jwt        send a bearer token per virtual user (AUTH_MODE=jwt; also LOADTEST_JWT=1)
 
-environment: TARGET (default http://127.0.0.1:3000), ADMIN_API_KEY (required),
+environment: TARGET (default http://127.0.0.1:3000), ADMIN_API_KEY (required), AUTH_JWT_SECRET (with --jwt),
   ARTILLERY_VERSION (default ${DEFAULT_ARTILLERY_VERSION}), ARTILLERY_BIN, FOLLOW_UP_SECONDS (default 120)`;
 
 class UsageError extends Error {}
@@ -58,6 +64,7 @@ function parseCommandLine() {
       seats: { type: 'string' },
       events: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      jwt: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -82,7 +89,9 @@ function parseCommandLine() {
   if (!adminKey) throw new UsageError('ADMIN_API_KEY is not set (the key the service was started with, or the one it printed)');
   const followUp = Number(process.env.FOLLOW_UP_SECONDS ?? 120);
   if (!(followUp >= 0)) throw new UsageError('FOLLOW_UP_SECONDS must be a number >= 0');
-  return { name, smoke, size, target, adminKey, keep: values.keep, followUpMs: followUp * 1000 };
+  const jwt = values.jwt || ['1', 'true', 'yes'].includes((process.env.LOADTEST_JWT ?? '').toLowerCase());
+  const jwtSecret = jwt ? (process.env.AUTH_JWT_SECRET ?? DEV_JWT_SECRET) : undefined;
+  return { name, smoke, size, target, adminKey, jwtSecret, keep: values.keep, followUpMs: followUp * 1000 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,6 +175,7 @@ async function runArtillery(run, events, runId, workDir) {
       LOADTEST_EVENTS: JSON.stringify(events.map((e) => e.id)),
       LOADTEST_OUT_DIR: workDir,
       LOADTEST_RUN_ID: runId,
+      ...(run.jwtSecret ? { LOADTEST_JWT_SECRET: run.jwtSecret } : {}),
     },
   });
   const forward = (signal) => child.kill(signal);
@@ -206,7 +216,7 @@ function readOutcomes(workDir) {
 }
 
 /** Long-polls every request in `ids` until it is decided or `budgetMs` is spent; returns the decisions. */
-async function followUp(target, ids, budgetMs) {
+async function followUp(target, ids, budgetMs, adminKey) {
   const deadline = Date.now() + budgetMs;
   const decisions = new Map();
   const queue = [...ids];
@@ -214,7 +224,7 @@ async function followUp(target, ids, budgetMs) {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       for (;;) {
         const left = Math.floor((deadline - Date.now()) / 1000);
-        const res = await api(target, 'GET', `/v1/booking-requests/${encodeURIComponent(id)}?wait=${Math.max(0, Math.min(10, left))}`).catch(
+        const res = await api(target, 'GET', `/v1/booking-requests/${encodeURIComponent(id)}?wait=${Math.max(0, Math.min(10, left))}`, { adminKey }).catch(
           () => null,
         );
         if (res?.status === 200 && res.body.status !== 'pending') {
@@ -411,7 +421,7 @@ async function main() {
     const known = new Set(outcomes.filter((o) => o.t === 'decided').map((o) => o.requestId));
     const open = outcomes.filter((o) => o.t === 'submit' && o.requestId && !known.has(o.requestId)).map((o) => o.requestId);
     if (open.length > 0) console.log(`[loadtest] following up ${open.length} accepted requests the virtual users saw no decision for`);
-    const extra = open.length > 0 ? await followUp(run.target, open, run.followUpMs) : new Map();
+    const extra = open.length > 0 ? await followUp(run.target, open, run.followUpMs, run.adminKey) : new Map();
     const analysis = analyse(events, outcomes, extra);
     const check = await checkEvents(run, analysis);
     printSummary(run, events, artillery, analysis, extra.size, check);

@@ -10,17 +10,33 @@
 //   LOADTEST_EVENTS   JSON array of event ids; each virtual user picks one at random
 //   LOADTEST_OUT_DIR  directory for the outcome files (optional: without it nothing is written)
 //   LOADTEST_RUN_ID   prefix of the generated user ids
+//   LOADTEST_JWT_SECRET  with it, each virtual user sends an HS256 bearer token for its user id
+//                     (AUTH_MODE=jwt), so the cost of verifying tokens is part of the measurement
 // Scenario variables (config.variables): maxQuantity (seats per request, 1..maxQuantity, default 1),
 // pollWait (seconds per long-poll, default 10), maxPolls (long-polls before giving up, default 12).
 'use strict';
 
-const { randomUUID } = require('node:crypto');
+const { createHmac, randomUUID } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { threadId } = require('node:worker_threads');
 
 const EVENTS = parseEvents(process.env.LOADTEST_EVENTS);
 const RUN_ID = process.env.LOADTEST_RUN_ID || 'lt';
+const JWT_SECRET = process.env.LOADTEST_JWT_SECRET || '';
+
+/** An HS256 JWT for `sub`, valid for an hour (what `npm run token` makes). */
+function hsToken(sub) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ sub, iat: now, exp: now + 3600 })}`;
+  return `${unsigned}.${createHmac('sha256', JWT_SECRET).update(unsigned).digest('base64url')}`;
+}
+
+/** The Authorization header of a virtual user, when the run sends tokens. */
+function authHeaders(vars) {
+  return JWT_SECRET ? { authorization: `Bearer ${vars.token}` } : {};
+}
 
 function parseEvents(raw) {
   if (!raw) throw new Error('LOADTEST_EVENTS is not set: run the scenarios through loadtests/run.mjs');
@@ -58,6 +74,7 @@ function pickBooking(context, events, done) {
   const vars = context.vars;
   vars.eventId = EVENTS[Math.floor(Math.random() * EVENTS.length)];
   vars.userId = `${RUN_ID}-${randomUUID()}`;
+  if (JWT_SECRET) vars.token = hsToken(vars.userId);
   vars.quantity = 1 + Math.floor(Math.random() * intVar(vars, 'maxQuantity', 1));
   vars.pollWait = intVar(vars, 'pollWait', 10);
   vars.polls = 0;
@@ -69,7 +86,7 @@ function pickBooking(context, events, done) {
 /** beforeRequest of the submission: the JSON body and an idempotency key, as a real client sends. */
 function setBookingBody(requestParams, context, events, done) {
   requestParams.json = { userId: context.vars.userId, quantity: context.vars.quantity };
-  requestParams.headers = { ...requestParams.headers, 'idempotency-key': randomUUID() };
+  requestParams.headers = { ...requestParams.headers, ...authHeaders(context.vars), 'idempotency-key': randomUUID() };
   context.vars.submittedAt = Date.now();
   context.vars.stage = 'submit';
   return done();
@@ -99,6 +116,7 @@ function awaitingDecision(vars) {
 }
 
 function beforePoll(requestParams, context, events, done) {
+  requestParams.headers = { ...requestParams.headers, ...authHeaders(context.vars) };
   context.vars.polls += 1;
   context.vars.stage = 'poll';
   return done();

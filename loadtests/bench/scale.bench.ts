@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     ADMIN_API_KEY: ADMIN,
     RATE_LIMIT_POINTS: '1000000',
+    RATE_LIMIT_IP_POINTS: '1000000',
     DATABASE_POOL_SIZE: '5',
   };
   const apiPort = await freePort();

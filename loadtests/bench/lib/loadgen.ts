@@ -17,6 +17,9 @@ export interface RunHooks {
 export class LoadGenerator {
   private constructor(private readonly child: ChildProcess) {}
 
+  /** Sent with every plan that names none: the secret users sign their tokens with (AUTH_MODE=jwt). */
+  jwtSecret: string | undefined;
+
   /** Starts the load-generator process (Node with tsx, like the service). */
   static start(): LoadGenerator {
     const entry = fileURLToPath(new URL('./loadgen.process.ts', import.meta.url));
@@ -63,7 +66,7 @@ export class LoadGenerator {
       };
       child.on('message', onMessage);
       child.once('exit', onExit);
-      send({ type: 'plan', plan });
+      send({ type: 'plan', plan: this.jwtSecret && plan.jwtSecret === undefined ? { ...plan, jwtSecret: this.jwtSecret } : plan });
     });
   }
 

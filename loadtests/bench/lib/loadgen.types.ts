@@ -1,6 +1,10 @@
 // What the bench process and its load-generator process (loadgen.process.ts) say to each other.
 
-/** How a simulated user books: submit one seat; on a `202`, long-poll the request until it is decided. */
+/**
+ * How a simulated user books: submit one seat; on a `202`, long-poll the request until it is decided.
+ * With `preferWaitSeconds` the submission carries `Prefer: wait=N`: a `200` with the decided request
+ * is the decision in one request; a `202` (not decided within N s) falls back to the long-poll.
+ */
 interface Common {
   baseUrl: string;
   eventId: string;
@@ -8,6 +12,10 @@ interface Common {
   userPrefix: string;
   /** `wait` of the long-polls (s). */
   longPollSeconds: number;
+  /** `Prefer: wait=N` on the booking POST (s); absent: submit, then long-poll. */
+  preferWaitSeconds?: number;
+  /** A service with AUTH_MODE=jwt: every user sends an HS256 token for its user id, signed with this. */
+  jwtSecret?: string;
 }
 
 /**
@@ -91,6 +99,13 @@ export interface LoadResult {
   decisionMs: number[];
   /** First send -> last answer (ms). */
   wallMs: number;
+  /**
+   * Rate plans: when each definite answer (confirmed, SOLD_OUT, other rejection) reached its client,
+   * in ms from the plan's start (its first scheduled arrival).
+   */
+  answeredAtMs?: number[];
+  /** Submissions with `Prefer: wait` answered `202` (not decided within the wait), then long-polled. */
+  preferFallbacks?: number;
   /** Request ids of `202`s (fill and hold plans only). */
   requestIds?: string[];
   /** Long-polls still open (hold plans) when the bench took its reading. */

@@ -1,5 +1,6 @@
-// The service's roles as child processes, started the way `npm run start:api` / `start:worker` do
-// (Node with tsx on the role's main.ts), and what /proc says about them.
+// The service's roles as child processes, started the way `npm start`, `npm run start:api` and
+// `start:worker` do (Node with tsx on the role's main.ts), the throughput bench's bare-door baseline
+// started the same way, and what /proc says about them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,10 @@ export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const ENTRY_POINTS = {
   api: 'apps/api/src/main.ts',
   worker: 'apps/worker/src/main.ts',
+  /** `npm start`: API and worker in one process. */
+  server: 'apps/server/src/main.ts',
+  /** The throughput bench's bare-door baseline (not the product). */
+  bare: 'loadtests/bench/throughput/bare-door.main.ts',
 } as const;
 
 export interface RoleProcess {

@@ -10,7 +10,8 @@ export function benchPrefix(): string {
 
 /** Deletes every key under `prefix:`. */
 export async function deletePrefix(redis: RedisSettings, prefix: string): Promise<void> {
-  const client = createRedis(redis, 'command', 'booking-bench-cleanup');
+  // With an offline queue: the commands wait for the connection instead of failing before it is up.
+  const client = createRedis(redis, 'worker', 'booking-bench-cleanup');
   try {
     let cursor = '0';
     do {

@@ -24,8 +24,8 @@ export interface Stack {
   adminKey: string;
   /** The pg pool shared by the API and the worker. */
   pool: pg.Pool;
-  /** Creates an event through the admin API; returns its id. */
-  createEvent(name: string, capacity: number): Promise<string>;
+  /** Creates an event through the admin API (with `extra` fields: holdSeconds, waitlistLimit, ...); returns its id. */
+  createEvent(name: string, capacity: number, extra?: Record<string, unknown>): Promise<string>;
   /** Worker transactions deciding requests, and the requests they decided, so far (group commit). */
   decisionStats(): Promise<{ transactions: number; decisions: number }>;
   /** Stops the API, then the worker, then closes the pool (idempotent). */
@@ -95,8 +95,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         decisions: value('booking_decisions_per_transaction_sum'),
       };
     },
-    async createEvent(name, capacity) {
-      const eventId = await createEventOver(baseUrl, adminKey, name, capacity);
+    async createEvent(name, capacity, extra) {
+      const eventId = await createEventOver(baseUrl, adminKey, name, capacity, extra);
       // The API announces the event to the workers; nudge ours directly as well, so it is ready (or,
       // where workers take an event when its first job arrives, looks at it now).
       await w.serve(eventId);
@@ -106,11 +106,17 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 }
 
 /** `POST /v1/events` with the admin key; returns the new event's id. */
-export async function createEventOver(baseUrl: string, adminKey: string, name: string, capacity: number): Promise<string> {
+export async function createEventOver(
+  baseUrl: string,
+  adminKey: string,
+  name: string,
+  capacity: number,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const created = await fetch(`${baseUrl}/v1/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
-    body: JSON.stringify({ name, capacity }),
+    body: JSON.stringify({ ...extra, name, capacity }),
   });
   if (created.status !== 201) throw new Error(`event creation failed: ${created.status} ${await created.text()}`);
   return ((await created.json()) as { id: string }).id;

@@ -13,6 +13,8 @@ export interface Panel {
   format: (v: number) => string;
   /** Fixed maximum of the axis (e.g. 100 for percentages). */
   max?: number;
+  /** A dashed horizontal line across the panel at `value` (e.g. a latency bound), labelled. */
+  threshold?: { value: number; label: string };
 }
 
 export interface Chart {
@@ -38,7 +40,20 @@ export function barChartSvg(chart: Chart): string {
   const left = 70;
   const right = 20;
   const panelHeight = 250;
-  const top = 92;
+  // Legend entries flow onto further lines when they do not fit on one.
+  const legend: Array<{ x: number; y: number; name: string; color: string }> = [];
+  let lx = left;
+  let ly = 58;
+  for (const s of chart.series) {
+    const w = 28 + s.name.length * 7;
+    if (lx > left && lx + w > width - right) {
+      lx = left;
+      ly += 18;
+    }
+    legend.push({ x: lx, y: ly, name: s.name, color: s.color });
+    lx += w;
+  }
+  const top = 92 + (ly - 58);
   const plotHeight = panelHeight - 70;
   const height = top + chart.panels.length * panelHeight + 10;
   const plotWidth = width - left - right;
@@ -51,16 +66,13 @@ export function barChartSvg(chart: Chart): string {
     `<text x="${left}" y="26" font-size="17" font-weight="bold">${esc(chart.title)}</text>`,
     `<text x="${left}" y="46" fill="#555">${esc(chart.subtitle)}</text>`,
   );
-  // Legend.
-  let lx = left;
-  for (const s of chart.series) {
-    out.push(`<rect x="${lx}" y="58" width="12" height="12" fill="${s.color}"/>`, `<text x="${lx + 17}" y="69">${esc(s.name)}</text>`);
-    lx += 28 + s.name.length * 7;
+  for (const l of legend) {
+    out.push(`<rect x="${l.x}" y="${l.y}" width="12" height="12" fill="${l.color}"/>`, `<text x="${l.x + 17}" y="${l.y + 11}">${esc(l.name)}</text>`);
   }
   chart.panels.forEach((panel, p) => {
     const y0 = top + p * panelHeight;
     const base = y0 + 28 + plotHeight;
-    const all = panel.values.flat().filter((v): v is number => v !== undefined && Number.isFinite(v));
+    const all = [...panel.values.flat(), panel.threshold?.value].filter((v): v is number => v !== undefined && Number.isFinite(v));
     out.push(`<text x="${left}" y="${y0 + 14}" font-size="14" font-weight="bold">${esc(panel.title)} <tspan font-weight="normal" fill="#555">${esc(panel.unit)}</tspan></text>`);
     let scale: (v: number) => number;
     const ticks: number[] = [];
@@ -84,6 +96,13 @@ export function barChartSvg(chart: Chart): string {
       );
     }
     out.push(`<line x1="${left}" y1="${base}" x2="${width - right}" y2="${base}" stroke="#999"/>`);
+    if (panel.threshold) {
+      const y = (base - scale(panel.threshold.value)).toFixed(1);
+      out.push(
+        `<line x1="${left}" y1="${y}" x2="${width - right}" y2="${y}" stroke="#c92a2a" stroke-dasharray="6 4"/>`,
+        `<text x="${width - right - 4}" y="${Number(y) - 4}" text-anchor="end" font-size="11" fill="#c92a2a">${esc(panel.threshold.label)}</text>`,
+      );
+    }
     chart.groups.forEach((group, g) => {
       const gx = left + g * groupWidth;
       const barsWidth = barWidth * chart.series.length;

@@ -1,7 +1,7 @@
 // The strategy bench's figures per run, its markdown table and notes, and its chart.
 import { int, ms, pct, percentile } from '../lib/stats.ts';
 import { barChartSvg } from '../lib/svg.ts';
-import { STRATEGIES, type Scenario, type Strategy } from './options.ts';
+import { STRATEGIES, type Scenario, type Strategy, isPipeline } from './options.ts';
 import type { Result } from './run.ts';
 
 const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
@@ -9,7 +9,7 @@ export const errorsOf = (r: Result) => sum(r.load.errors) + r.load.undecided;
 const definiteOf = (r: Result) => r.load.confirmed + r.load.soldOut + sum(r.load.rejected);
 export const successOf = (r: Result) => r.load.confirmed + r.load.soldOut - r.falseSoldOut + sum(r.load.rejected);
 export const throughputOf = (r: Result) => (r.load.wallMs > 0 ? definiteOf(r) / (r.load.wallMs / 1000) : 0);
-const labelOf = (s: Strategy) => STRATEGIES.find((x) => x.id === s)!.label;
+export const labelOf = (s: Strategy) => STRATEGIES.find((x) => x.id === s)!.label;
 
 function errorCell(r: Result): string {
   const total = errorsOf(r);
@@ -27,11 +27,22 @@ function errorCell(r: Result): string {
  * its decision and answered only when its wait ran out).
  */
 export function pipelineNotes(results: Result[]): string {
-  const pipeline = results.filter((r) => r.strategy === 'pipeline');
+  const pipeline = results.filter((r) => isPipeline(r.strategy));
   const notes: string[] = [];
-  const parts = pipeline.filter((r) => r.perTransaction !== undefined).map((r) => `${r.scenario.id} ${r.perTransaction!.toFixed(1)}`);
+  const flows = [...new Set(pipeline.map((r) => r.strategy))];
+  const parts = pipeline
+    .filter((r) => r.perTransaction !== undefined)
+    .map((r) => `${r.scenario.id}${flows.length > 1 ? ` (${r.strategy === 'pipeline' ? 'long-poll' : 'Prefer'})` : ''} ${r.perTransaction!.toFixed(1)}`);
   if (parts.length > 0) notes.push(`Pipeline, requests decided per worker transaction (group commit), mean: ${parts.join(', ')}.`);
-  for (const r of pipeline) {
+  for (const r of pipeline.filter((x) => x.strategy === 'pipeline-prefer')) {
+    const fell = r.load.preferFallbacks ?? 0;
+    notes.push(
+      fell === 0
+        ? `Pipeline (Prefer: wait), ${r.scenario.id}: every submission got its decision in the one request (200, or 409 at the door).`
+        : `Pipeline (Prefer: wait), ${r.scenario.id}: ${int(fell)} of ${int(r.load.requests)} submissions were not decided within the wait, answered 202 and were long-polled.`,
+    );
+  }
+  for (const r of pipeline.filter((x) => x.strategy === 'pipeline')) {
     const late = (r.load.slow ?? []).filter((x) => x.decidedAfterMs !== undefined && x.ms - x.decidedAfterMs > 5_000);
     if (late.length > 0) {
       notes.push(

@@ -4,8 +4,9 @@ import type { RedisSettings } from '@booking/queue';
 
 import { type BenchDatabase, flushStatistics, transactionsOf, untilDisconnected, withClient } from '../lib/database.ts';
 import type { LoadGenerator, LoadResult, Plan } from '../lib/loadgen.ts';
+import { benchPrefix, deletePrefix } from '../lib/redis.ts';
 import { startStack } from '../lib/stack.ts';
-import type { Scenario, Strategy } from './options.ts';
+import { type Scenario, type Strategy, isPipeline } from './options.ts';
 import { startStrategyServer } from './server.ts';
 
 export interface Result {
@@ -31,9 +32,15 @@ export interface Environment {
   env: ServerEnv;
   loadgen: LoadGenerator;
   smoke: boolean;
+  /** `Prefer: wait=N` of the pipeline-prefer clients (s). */
+  preferWaitSeconds: number;
 }
 
-interface Target {
+/** What the clients of `strategy` add to a plan: `Prefer: wait` for pipeline-prefer. */
+export const clientFlow = (e: Environment, strategy: Strategy) =>
+  strategy === 'pipeline-prefer' ? { preferWaitSeconds: e.preferWaitSeconds } : {};
+
+export interface Target {
   baseUrl: string;
   decisionStats?: () => Promise<{ transactions: number; decisions: number }>;
   pool: { query(sql: string): Promise<unknown>; totalCount: number };
@@ -41,16 +48,26 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function startTarget(e: Environment, strategy: Strategy): Promise<Target> {
-  if (strategy === 'pipeline') {
-    return startStack({ databaseUrl: e.db.databaseUrl, redis: e.redis, prefix: e.prefix, env: e.env });
+export async function startTarget(e: Environment, strategy: Strategy): Promise<Target> {
+  if (isPipeline(strategy)) {
+    // A key prefix of its own: a run that ended with requests still queued (an overloaded sweep
+    // point) must not hand them to the next run's worker, whose database no longer has their event.
+    const prefix = benchPrefix();
+    const stack = await startStack({ databaseUrl: e.db.databaseUrl, redis: e.redis, prefix, env: e.env });
+    return {
+      ...stack,
+      async stop() {
+        await stack.stop();
+        await deletePrefix(e.redis, prefix);
+      },
+    };
   }
   return startStrategyServer(strategy, { databaseUrl: e.db.databaseUrl, poolSize: e.env.DATABASE_POOL_SIZE });
 }
 
-async function seatsOf(e: Environment, strategy: Strategy, eventId: string): Promise<{ sold: number; available: number }> {
+export async function seatsOf(e: Environment, strategy: Strategy, eventId: string): Promise<{ sold: number; available: number }> {
   const sql =
-    strategy === 'pipeline'
+    isPipeline(strategy)
       ? `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = $1 AND status = 'confirmed') AS sold,
                 (SELECT available FROM events WHERE id = $1) AS available`
       : `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bench_bookings WHERE event_id = $1::bigint) AS sold,
@@ -59,7 +76,7 @@ async function seatsOf(e: Environment, strategy: Strategy, eventId: string): Pro
 }
 
 /** Removes the pipeline's events of a finished run, so the next worker does not serve them. */
-async function forgetEvents(e: Environment, ids: string[]): Promise<void> {
+export async function forgetEvents(e: Environment, ids: string[]): Promise<void> {
   await withClient(e.db.databaseUrl, async (c) => {
     await c.query('DELETE FROM bookings WHERE event_id = ANY($1)', [ids]);
     await c.query('DELETE FROM booking_requests WHERE event_id = ANY($1)', [ids]);
@@ -76,7 +93,14 @@ export async function runOne(e: Environment, scenario: Scenario, strategy: Strat
     const warmupEventId = await target.createEvent('bench warm-up', 100);
     const eventId = await target.createEvent(`bench ${scenario.id}`, scenario.seats);
     eventIds.push(warmupEventId, eventId);
-    const common = { baseUrl: target.baseUrl, eventId, userPrefix: `${strategy}-${scenario.id}-`, longPollSeconds: 30, warmupEventId };
+    const common = {
+      baseUrl: target.baseUrl,
+      eventId,
+      userPrefix: `${strategy}-${scenario.id}-`,
+      longPollSeconds: 30,
+      warmupEventId,
+      ...clientFlow(e, strategy),
+    };
     const plan: Plan =
       scenario.load.kind === 'burst'
         ? { kind: 'burst', ...common, users: scenario.load.users, warmupUsers: e.smoke ? 50 : 200, timeoutMs: 120_000 }
@@ -118,6 +142,6 @@ export async function runOne(e: Environment, scenario: Scenario, strategy: Strat
     return { scenario, strategy, load, capacity: scenario.seats, sold, available, transactions, falseSoldOut, problems, perTransaction };
   } finally {
     if (!stopped) await target.stop().catch(() => {});
-    if (strategy === 'pipeline' && eventIds.length > 0) await forgetEvents(e, eventIds).catch(() => {});
+    if (isPipeline(strategy) && eventIds.length > 0) await forgetEvents(e, eventIds).catch(() => {});
   }
 }

@@ -8,6 +8,8 @@ import { type RoleProcess, freePort, startRole, untilHttpOk } from '../lib/proce
 import { int } from '../lib/stats.ts';
 
 export interface Environment {
+  /** With AUTH_MODE=jwt: the HS256 secret the service verifies and the load generator signs with. */
+  jwtSecret?: string;
   db: BenchDatabase;
   redisUrl: string;
   prefix: string;
@@ -23,8 +25,12 @@ export function roleEnv(e: Environment, extra: Record<string, string>): Record<s
     QUEUE_PREFIX: e.prefix,
     ADMIN_API_KEY: e.adminKey,
     NODE_ENV: 'production',
+    // Production needs an explicit AUTH_MODE; with --auth jwt the load generator sends tokens.
+    ...(e.jwtSecret ? { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: e.jwtSecret } : { AUTH_MODE: 'none' }),
     LOG_LEVEL: 'warn',
     RATE_LIMIT_POINTS: '1000000',
+    // One load generator is one client address.
+    RATE_LIMIT_IP_POINTS: '10000000',
     ...extra,
   };
 }
@@ -37,6 +43,79 @@ export async function startApi(e: Environment): Promise<{ proc: RoleProcess; bas
   return { proc, baseUrl };
 }
 
+/** How the service runs: `single` as `npm start` (API + worker in one process), `split` as `start:api` + `start:worker`. */
+export type Mode = 'single' | 'split';
+
+export const MODE_LABEL: Record<Mode, string> = {
+  single: 'single process (`npm start`)',
+  split: 'API + worker processes',
+};
+
+/** The service in one mode: where to send users, where its metrics are, its processes. */
+export interface Service {
+  mode: Mode;
+  baseUrl: string;
+  /** The page with the worker's metrics (booking_decisions_per_transaction). */
+  workerMetricsUrl: string;
+  /** The page with the HTTP side's metrics (event-loop lag, waiters). */
+  apiMetricsUrl: string;
+  /** The process answering HTTP (its RSS is "the API's"). */
+  httpPid: number;
+  /** Named pids for the CPU table. */
+  pids: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+export async function startService(e: Environment, mode: Mode): Promise<Service> {
+  if (mode === 'single') {
+    const port = await freePort();
+    const proc = startRole('server', roleEnv(e, { PORT: String(port) }));
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await untilHttpOk(proc, `${baseUrl}/readyz`).catch(async (err) => {
+      await proc.stop();
+      throw err;
+    });
+    return {
+      mode,
+      baseUrl,
+      workerMetricsUrl: `${baseUrl}/metrics`,
+      apiMetricsUrl: `${baseUrl}/metrics`,
+      httpPid: proc.pid,
+      pids: { server: proc.pid },
+      stop: () => proc.stop(),
+    };
+  }
+  const worker = await startWorker(e);
+  const api = await startApi(e).catch(async (err) => {
+    await worker.proc.stop();
+    throw err;
+  });
+  return {
+    mode,
+    baseUrl: api.baseUrl,
+    workerMetricsUrl: `${worker.metricsUrl}/metrics`,
+    apiMetricsUrl: `${api.baseUrl}/metrics`,
+    httpPid: api.proc.pid,
+    pids: { api: api.proc.pid, worker: worker.proc.pid },
+    async stop() {
+      await api.proc.stop();
+      await worker.proc.stop();
+    },
+  };
+}
+
+/** The bare-door baseline (bare-door.main.ts) as a process, started like the roles. */
+export async function startBare(e: Environment): Promise<{ proc: RoleProcess; baseUrl: string }> {
+  const port = await freePort();
+  const proc = startRole('bare', roleEnv(e, { PORT: String(port) }));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  await untilHttpOk(proc, `${baseUrl}/readyz`).catch(async (err) => {
+    await proc.stop();
+    throw err;
+  });
+  return { proc, baseUrl };
+}
+
 export async function startWorker(e: Environment): Promise<{ proc: RoleProcess; metricsUrl: string }> {
   const port = await freePort();
   const proc = startRole('worker', roleEnv(e, { METRICS_PORT: String(port) }));
@@ -45,18 +124,22 @@ export async function startWorker(e: Environment): Promise<{ proc: RoleProcess; 
   return { proc, metricsUrl };
 }
 
-/** Submits one request and long-polls it until decided: proves the worker serves the event. */
-export async function probe(baseUrl: string, eventId: string, ms = 30_000): Promise<void> {
+/**
+ * Submits one request and long-polls it until decided: proves the worker serves the event. As the
+ * admin (who may book for a body's userId and read any request), so it works in every AUTH_MODE.
+ */
+export async function probe(e: Pick<Environment, 'adminKey'>, baseUrl: string, eventId: string, ms = 30_000): Promise<void> {
+  const admin = { authorization: `Bearer ${e.adminKey}` };
   const res = await fetch(`${baseUrl}/v1/events/${eventId}/bookings`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...admin },
     body: JSON.stringify({ userId: `probe-${randomBytes(4).toString('hex')}`, quantity: 1 }),
   });
   const body = (await res.json()) as { requestId?: string };
   if (res.status !== 202 || !body.requestId) throw new Error(`probe submission answered ${res.status} ${JSON.stringify(body)}`);
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    const poll = await fetch(`${baseUrl}/v1/booking-requests/${body.requestId}?wait=5`);
+    const poll = await fetch(`${baseUrl}/v1/booking-requests/${body.requestId}?wait=5`, { headers: admin });
     const view = (await poll.json()) as { status?: string };
     if (view.status && view.status !== 'pending') return;
   }

@@ -1,13 +1,20 @@
-// Part (b) of the throughput bench: end to end over HTTP, one API process and one worker; decisions/s
-// over a window and the decision latency.
+// Parts (b) and (b') of the throughput bench: end to end over HTTP, the service in one mode (one API
+// process and one worker, or the single process); decisions/s over a window and the decision latency.
+// Clients either submit and then long-poll (b), or send one request with `Prefer: wait` (b').
 import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { memoryOf } from '../lib/processes.ts';
 import { createEventOver } from '../lib/stack.ts';
 import { percentile } from '../lib/stats.ts';
-import { type Environment, errorsText, gauge, histogramMean, probe, startApi, startWorker } from './common.ts';
+import { type Environment, type Mode, errorsText, gauge, histogramMean, probe, startService } from './common.ts';
 import type { Options } from './options.ts';
 
+/** `poll`: submit, then long-poll (`?wait=30`); `prefer`: one request with `Prefer: wait=N`. */
+export type Flow = 'poll' | 'prefer';
+
 export interface PartB {
+  mode: Mode;
+  flow: Flow;
+  preferWaitSeconds: number | undefined;
   connections: number;
   windowSeconds: number;
   decisions: number;
@@ -17,36 +24,38 @@ export interface PartB {
   submitP50: number | undefined;
   submitP99: number | undefined;
   errors: string;
+  /** Answers in the window that are not decisions, and requests left undecided. */
+  failed: number;
+  /** Prefer: submissions not decided within the wait (202), long-polled instead. */
+  preferFallbacks: number;
   cpu: CpuReport;
   apiRssMiB: number;
   perTransaction: number | undefined;
   apiLoopLagP99Ms: number | undefined;
 }
 
-export async function partB(e: Environment, o: Options): Promise<PartB> {
-  const worker = await startWorker(e);
-  const api = await startApi(e).catch(async (err) => {
-    await worker.proc.stop();
-    throw err;
-  });
+export async function partB(e: Environment, o: Options, mode: Mode, flow: Flow): Promise<PartB> {
+  const service = await startService(e, mode);
   try {
-    const warmup = await createEventOver(api.baseUrl, e.adminKey, 'throughput (b) warm-up', 1_000);
-    await probe(api.baseUrl, warmup);
-    const eventId = await createEventOver(api.baseUrl, e.adminKey, 'throughput (b)', 1_000_000);
-    await probe(api.baseUrl, eventId);
-    const components = { pids: { api: api.proc.pid, worker: worker.proc.pid, 'load generator': e.loadgen.pid }, database: e.db.dbName };
+    const warmup = await createEventOver(service.baseUrl, e.adminKey, 'throughput (b) warm-up', 1_000);
+    await probe(e, service.baseUrl, warmup);
+    const eventId = await createEventOver(service.baseUrl, e.adminKey, 'throughput (b)', 1_000_000);
+    await probe(e, service.baseUrl, eventId);
+    const components = { pids: { ...service.pids, 'load generator': e.loadgen.pid }, database: e.db.dbName };
     let window: ReturnType<typeof cpuWindow> | undefined;
     let cpu: CpuReport | undefined;
     let apiRssMiB = 0;
     let perTransaction: number | undefined;
     let loopLagP99: number | undefined;
+    const preferWaitSeconds = flow === 'prefer' ? o.preferWaitSeconds : undefined;
     const r = await e.loadgen.run(
       {
         kind: 'closed',
-        baseUrl: api.baseUrl,
+        baseUrl: service.baseUrl,
         eventId,
         userPrefix: 'b-',
         longPollSeconds: 30,
+        ...(preferWaitSeconds ? { preferWaitSeconds } : {}),
         connections: o.connections,
         warmupMs: o.warmupMs,
         durationMs: o.durationMs,
@@ -56,10 +65,10 @@ export async function partB(e: Environment, o: Options): Promise<PartB> {
           if (name === 'window-start') window = cpuWindow(components);
           if (name === 'window-end') {
             cpu = window!.stop();
-            apiRssMiB = memoryOf(api.proc.pid).rssMiB;
+            apiRssMiB = memoryOf(service.httpPid).rssMiB;
             [perTransaction, loopLagP99] = await Promise.all([
-              histogramMean(`${worker.metricsUrl}/metrics`, 'booking_decisions_per_transaction'),
-              gauge(`${api.baseUrl}/metrics`, 'nodejs_eventloop_lag_p99_seconds'),
+              histogramMean(service.workerMetricsUrl, 'booking_decisions_per_transaction'),
+              gauge(service.apiMetricsUrl, 'nodejs_eventloop_lag_p99_seconds'),
             ]);
           }
         },
@@ -67,6 +76,9 @@ export async function partB(e: Environment, o: Options): Promise<PartB> {
     );
     const decisions = r.decisionMs.length;
     return {
+      mode,
+      flow,
+      preferWaitSeconds,
       connections: o.connections,
       windowSeconds: o.durationMs / 1000,
       decisions,
@@ -76,13 +88,14 @@ export async function partB(e: Environment, o: Options): Promise<PartB> {
       submitP50: percentile(r.submitMs, 50),
       submitP99: percentile(r.submitMs, 99),
       errors: errorsText(r),
+      failed: Object.values(r.errors).reduce((a, b) => a + b, 0) + r.undecided,
+      preferFallbacks: r.preferFallbacks ?? 0,
       cpu: cpu!,
       apiRssMiB,
       perTransaction,
       apiLoopLagP99Ms: loopLagP99 === undefined ? undefined : loopLagP99 * 1000,
     };
   } finally {
-    await api.proc.stop();
-    await worker.proc.stop();
+    await service.stop();
   }
 }

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from 'undici';
 
 import type { BurstPlan, ClosedPlan, FillPlan, HoldPlan, LoadResult, Plan, RatePlan } from '../loadgen.types.ts';
-import { attempt, bump, emptyResult, errorKind, record } from './attempt.ts';
+import { attempt, bump, emptyResult, errorKind, isDecision, record } from './attempt.ts';
 import { Connections, newClient } from './connections.ts';
 import { expect, mark, send } from './ipc.ts';
 
@@ -64,6 +64,7 @@ async function rate(plan: RatePlan): Promise<LoadResult> {
     send({ type: 'ready' });
     await expect('go');
     const r = emptyResult();
+    r.answeredAtMs = [];
     const total = Math.round((plan.rate * plan.durationMs) / 1000);
     const interval = 1000 / plan.rate;
     const started = performance.now();
@@ -77,8 +78,10 @@ async function rate(plan: RatePlan): Promise<LoadResult> {
           const c = await conns.acquire();
           try {
             // Latency from the scheduled arrival: time spent waiting for a free connection counts.
-            record(r, await attempt(c, plan, `${plan.userPrefix}${i}`, due, deadline));
+            const o = await attempt(c, plan, `${plan.userPrefix}${i}`, due, deadline);
+            record(r, o);
             last = Math.max(last, performance.now());
+            if (isDecision(o)) r.answeredAtMs!.push(last - started);
           } finally {
             conns.release(c);
           }
