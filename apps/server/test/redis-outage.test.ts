@@ -239,9 +239,12 @@ describe('Redis stops answering in the middle of a burst and answers again', () 
     const eventId = (await createEvent(baseUrl, { capacity: 100_000 })).id;
     const answers = new Map<string, RawResponse>();
     let sent = 0;
-    // Clients sending one request after another, while Redis is paused for 4 s in between: twice the
-    // API's Redis command timeout (2 s), so the requests in flight when it stops are refused even on
-    // a loaded machine (with 2.5 s, one CI run saw every request ride the pause out and get 202).
+    // Clients sending one request after another, while Redis is paused for 6 s in between. The
+    // requests in flight when it stops mostly wait on their enqueue, which times out after 2 s and
+    // answers 202 (the job may be in Redis all the same). The clients' next requests then wait at the
+    // gate, on a command that times out 2 s later, with Redis still paused: those are refused with
+    // 503. A pause of only twice the timeout let that second wave ride it out (one CI run: 1,630
+    // submissions, all 202); three times leaves a whole timeout of margin on a loaded machine.
     let stopAt = Number.POSITIVE_INFINITY;
     const client = async (c: number) => {
       while (performance.now() < stopAt) {
@@ -252,7 +255,7 @@ describe('Redis stops answering in the middle of a burst and answers again', () 
     const clients = Promise.all(Array.from({ length: 20 }, (_, c) => client(c)));
     await sleep(500);
     redis.signal('SIGSTOP');
-    await sleep(4_000);
+    await sleep(6_000);
     redis.signal('SIGCONT');
     stopAt = performance.now() + 1_000;
     await clients;
