@@ -17,15 +17,21 @@ const admin = resolveAdminKey(env.ADMIN_API_KEY);
 if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
 
 await supervisor.run(logger, async () => {
-  const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking', migrate: env.MIGRATE_ON_START });
+  const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-api', migrate: env.MIGRATE_ON_START });
+  // A pool for each role, of DATABASE_POOL_SIZE each, as when they run apart: with one, a sale's
+  // long-poll reads queued ahead of the worker's decisions and starved them.
+  const workerDb = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-worker', migrate: false }).catch(async (err: unknown) => {
+    await db.destroy();
+    throw err;
+  });
   // One registry: the API's /metrics covers both roles.
   const registry = new MetricsRegistry();
   collectProcessMetrics(registry);
-  const worker = await startWorker(workerOptionsFromEnv(env, { db, pool, logger, registry }));
+  const worker = await startWorker(workerOptionsFromEnv(env, { db: workerDb.db, pool: workerDb.pool, logger, registry }));
   const api = await startApi(apiOptionsFromEnv(env, { db, pool, logger, registry, adminKey: admin.key }));
   return async () => {
     await api.close();
     await worker.close();
-    await db.destroy();
+    await Promise.all([db.destroy(), workerDb.db.destroy()]);
   };
 });

@@ -1,4 +1,4 @@
-// The real service, in this process: `startApi` + `startWorker` on one pg pool, as `npm start` wires them.
+// The real service, in this process: `startApi` + `startWorker`, each on a pg pool of its own, as `npm start` wires them.
 import { randomBytes } from 'node:crypto';
 
 import { type ApiHandle, startApi } from '@booking/api';
@@ -22,7 +22,7 @@ export interface StackOptions {
 export interface Stack {
   baseUrl: string;
   adminKey: string;
-  /** The pg pool shared by the API and the worker. */
+  /** The API's pg pool (the worker has one of its own). */
   pool: pg.Pool;
   /** Creates an event through the admin API (with `extra` fields: holdSeconds, waitlistLimit, ...); returns its id. */
   createEvent(name: string, capacity: number, extra?: Record<string, unknown>): Promise<string>;
@@ -37,7 +37,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const logLevel = process.env.BENCH_LOG_LEVEL;
   const logger = createLogger({ level: logLevel ?? 'error', service: 'bench', silent: !logLevel });
   const adminKey = `bench-${randomBytes(12).toString('hex')}`;
-  const { db, pool } = createDb({ url: o.databaseUrl, poolSize: o.env.DATABASE_POOL_SIZE, applicationName: 'booking-bench' });
+  const { db, pool } = createDb({ url: o.databaseUrl, poolSize: o.env.DATABASE_POOL_SIZE, applicationName: 'booking-bench-api' });
+  const workerDb = createDb({ url: o.databaseUrl, poolSize: o.env.DATABASE_POOL_SIZE, applicationName: 'booking-bench-worker' });
   // One registry for both roles, as in `npm start`.
   const registry = new MetricsRegistry();
   let worker: WorkerHandle | undefined;
@@ -47,11 +48,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     (stopping ??= (async () => {
       await api?.close();
       await worker?.close();
-      await db.destroy();
+      await Promise.all([db.destroy(), workerDb.db.destroy()]);
     })());
   try {
     worker = await startWorker({
-      db,
+      db: workerDb.db,
       redis: o.redis,
       prefix: o.prefix,
       logger,
@@ -60,7 +61,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       refreshMs: o.env.EVENT_REFRESH_MS,
       shutdownGraceMs: o.env.SHUTDOWN_GRACE_MS,
       registry,
-      pool,
+      pool: workerDb.pool,
     });
     api = await startApi({
       db,

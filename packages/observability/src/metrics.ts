@@ -21,25 +21,39 @@ function once<T>(registry: Registry, name: string, create: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }
 
-/** Metrics both roles expose about their Postgres pool. */
-export function poolMetrics(registry: Registry, pool: () => { totalCount: number; waitingCount: number; idleCount: number }) {
+type PoolStats = { totalCount: number; waitingCount: number; idleCount: number };
+
+/** The pools each registry reports on: one per role, two when both roles run in one process. */
+const poolsOf = new WeakMap<Registry, Set<() => PoolStats>>();
+
+/**
+ * Metrics both roles expose about their Postgres pool. A process that runs both roles (`npm start`)
+ * has a pool for each, so that the API's reads never queue ahead of the worker's decisions; the
+ * gauges then report the sum of its pools.
+ */
+export function poolMetrics(registry: Registry, pool: () => PoolStats) {
+  let pools = poolsOf.get(registry);
+  if (!pools) poolsOf.set(registry, (pools = new Set()));
+  pools.add(pool);
+  // A pool given by both roles (one pool for both) counts once.
+  const sum = (field: keyof PoolStats) => [...new Set([...pools].map((get) => get()))].reduce((total, p) => total + p[field], 0);
   once(registry, 'db_connection_pool_size', () =>
     new Gauge({
       name: 'db_connection_pool_size',
-      help: 'Connections open in the Postgres pool',
+      help: 'Connections open in the Postgres pools of this process',
       registers: [registry],
       collect() {
-        this.set(pool().totalCount);
+        this.set(sum('totalCount'));
       },
     }),
   );
   once(registry, 'db_connection_pool_overflow', () =>
     new Gauge({
       name: 'db_connection_pool_overflow',
-      help: 'Queries waiting for a Postgres connection because the pool is exhausted',
+      help: 'Queries waiting for a Postgres connection because a pool of this process is exhausted',
       registers: [registry],
       collect() {
-        this.set(pool().waitingCount);
+        this.set(sum('waitingCount'));
       },
     }),
   );
