@@ -135,10 +135,14 @@ export class QueueRegistry {
     await batcher.add(request);
   }
 
-  /** Adds a job to the event's queue; an existing job with the same id is left as it is. */
-  async enqueue(eventId: string, jobId: string, data: JobData): Promise<Job> {
+  /**
+   * Adds a job to the event's queue; an existing job with the same id is left as it is. With
+   * `front`, it goes ahead of the jobs waiting (as the worker queues hold expiries): a checkout must
+   * be applied before its hold expires, whatever backlog of admissions a sale has queued.
+   */
+  async enqueue(eventId: string, jobId: string, data: JobData, front = false): Promise<Job> {
     const job = await bounded(
-      this.queue(eventId).add(data.kind, data, { jobId, removeOnComplete: true, removeOnFail: KEEP_FAILED_JOBS }),
+      this.queue(eventId).add(data.kind, data, { jobId, lifo: front, removeOnComplete: true, removeOnFail: KEEP_FAILED_JOBS }),
       'enqueueing',
     );
     this.onQueued(eventId);

@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { bookingView, eventView, problemDetails } from '@booking/domain';
+import { confirmJobId, createRedis, eventQueueName } from '@booking/queue';
+import { TEST_REDIS_URL } from '@booking/test-support';
+import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -179,6 +182,52 @@ describe('holds and checkout', () => {
         INSERT INTO bookings (id, request_id, event_id, user_id, quantity, status, expires_at)
         SELECT 'intruder-booking', r.id, ${event.id}, 'intruder', 1, 'held', now() + interval '1 hour' FROM r`.execute(stack.db),
     ).rejects.toThrow(/events_seats_taken_in_range/);
+    await expectEventInvariants(stack.db, event.id);
+  });
+});
+
+describe('checkouts behind a backlog of admissions', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ cancelWaitMs: 20_000 });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('are applied before the bookings queued ahead of them, together in one transaction', async () => {
+    const event = await createEvent(stack.baseUrl, { capacity: 40, holdSeconds: 600 });
+    const held = await Promise.all(Array.from({ length: 5 }, (_, i) => book(stack, event.id, `payer-${i}`, 1)));
+    expect(held.map((d) => d.status)).toEqual(Array(5).fill('confirmed'));
+    // No worker for a moment: admissions and then checkouts pile up in the event's queue.
+    await stack.workers.splice(0, 1)[0]!.close();
+    const backlog = await Promise.all(Array.from({ length: 30 }, (_, i) => submit(stack.baseUrl, event.id, `later-${i}`, 1)));
+    expect(backlog.map((r) => r.status)).toEqual(Array(30).fill(202));
+    const checkouts = Promise.all(held.map((d) => confirm(stack, d.bookingId)));
+    const connection = createRedis({ url: TEST_REDIS_URL, cluster: false }, 'worker');
+    const queue = new Queue(eventQueueName(event.id), { connection, prefix: stack.prefix });
+    try {
+      // Every checkout is queued (behind the 30 admissions, by the time they were sent).
+      for (const d of held) {
+        while (!(await queue.getJob(confirmJobId(d.bookingId)))) await sleep(20);
+      }
+    } finally {
+      await queue.close();
+      await connection.quit();
+    }
+    await stack.startWorker();
+    const answers = await checkouts;
+    expect(answers.map((r) => [r.status, r.body.status])).toEqual(Array(5).fill([200, 'confirmed']));
+
+    const ids = held.map((d) => d.bookingId as string);
+    const { rows: confirmed } = await sql<{ xmin: string; confirmed_at: Date }>`
+      SELECT xmin::text, confirmed_at FROM bookings WHERE id = ANY (${ids}::text[])`.execute(stack.db);
+    expect(new Set(confirmed.map((r) => r.xmin)).size, 'one transaction applied the five checkouts').toBe(1);
+    const decided = await Promise.all(backlog.map((r) => awaitDecision(stack.baseUrl, r.body.requestId as string)));
+    const { rows: first } = await sql<{ at: Date }>`
+      SELECT min(decided_at) AS at FROM booking_requests WHERE id = ANY (${decided.map((d) => d.requestId as string)}::text[])`.execute(stack.db);
+    const lastCheckout = Math.max(...confirmed.map((r) => r.confirmed_at.getTime()));
+    expect(lastCheckout, 'the checkouts went ahead of the admissions queued before them').toBeLessThan(first[0]!.at.getTime());
     await expectEventInvariants(stack.db, event.id);
   });
 });

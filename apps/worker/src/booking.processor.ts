@@ -29,8 +29,11 @@ export const MAX_BATCHES_PER_JOB = 20;
  * jobs queued right behind it, made active under the same lock, completed once decided.
  */
 export interface FollowingJobs {
-  /** Takes the booking jobs queued behind the job in hand, oldest first, at most `maxRequests` requests. */
-  take(maxRequests: number): Promise<Job[]>;
+  /**
+   * Takes the jobs of `kind` (`book` by default) queued right behind the job in hand, in the order
+   * they would be processed, at most `maxRequests` requests (a job other than `book` counts as one).
+   */
+  take(maxRequests: number, kind?: 'book' | 'confirm'): Promise<Job[]>;
   /** Keeps the taken jobs' locks fresh until the returned function is called. */
   keepLocked(jobs: Job[]): () => void;
   /** Completes taken jobs whose requests are decided (one round trip). */
@@ -268,7 +271,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
           await recover(job.id, data.eventId, new Date(), new Set(), epoch);
           return;
         case 'confirm':
-          await holds.confirm(job, data, epoch);
+          await holds.confirm(job, data, epoch, following);
           return;
         case 'expire':
           await holds.expire(job, data, epoch);

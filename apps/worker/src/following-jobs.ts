@@ -21,7 +21,7 @@ export function followingJobs(options: {
 }): FollowingJobs {
   const { connection, prefix, eventId, worker, held, token, lockMs } = options;
   return {
-    take: (maxRequests) =>
+    take: (maxRequests, kind = 'book') =>
       maxRequests <= 0 || !held.id
         ? Promise.resolve([])
         : takeFollowingJobs(connection, prefix, worker, {
@@ -31,6 +31,7 @@ export function followingJobs(options: {
             lockMs,
             maxJobs: MAX_FOLLOWING_JOBS,
             maxRequests,
+            kind,
           }),
     keepLocked(jobs) {
       if (jobs.length === 0) return () => {};

@@ -1,13 +1,15 @@
-import { confirmBooking, expireHolds, toBookingView, withPromotion } from '@booking/db';
-import type { ConfirmJobData, ExpireJobData } from '@booking/queue';
+import { confirmBookings, expireHolds, toBookingView, withPromotion } from '@booking/db';
+import { type ConfirmJobData, type ExpireJobData, confirmJobData } from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
 
 import type { Retrying } from './batch-decider.ts';
-import type { ProcessorDeps } from './booking.processor.ts';
+import type { FollowingJobs, ProcessorDeps } from './booking.processor.ts';
 import type { waitlistSteps } from './waitlist.processor.ts';
 
 /** Most holds one transaction expires; an expiry job goes on in rounds of this many. */
 export const MAX_HOLDS_PER_EXPIRY = 1_000;
+/** Most checkouts one transaction applies (the one in hand and those queued right behind it). */
+const MAX_CONFIRMS_PER_TRANSACTION = 1_000;
 /** Most rounds one expiry job does before it is completed (the rest are found again within a second). */
 const MAX_EXPIRY_ROUNDS = 20;
 
@@ -24,27 +26,67 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
       deps.gate.afterCancellation({ jobId: job.id ?? hold.id, eventId, bookingId: hold.id, quantity: hold.quantity, userId: hold.user_id }),
     );
 
-  async function confirm(job: Job, data: ConfirmJobData, epoch: number): Promise<void> {
-    // A hold found expired gives its seats back: the waiting list is served in the same transaction.
-    const { result: row, promoted } = await retrying(job.id, data.eventId, 'checkout', () =>
-      withPromotion(deps.db, data.eventId, epoch, (trx) => confirmBooking(trx, data.bookingId, epoch), (r) => r?.status === 'expired'),
-    );
-    if (!row) {
-      deps.logger.error('checkout names no booking; dropped', { jobId: job.id, eventId: data.eventId });
-      throw new UnrecoverableError('booking not found');
+  /** Reads the checkouts taken behind the one in hand; one that cannot be read is failed for good. */
+  async function readFollowing(taken: Job[], following: FollowingJobs, eventId: string): Promise<Array<{ job: Job; data: ConfirmJobData }>> {
+    const read: Array<{ job: Job; data: ConfirmJobData }> = [];
+    for (const job of taken) {
+      const parsed = confirmJobData.safeParse(job.data);
+      if (parsed.success && parsed.data.eventId === eventId) read.push({ job, data: parsed.data });
+      else {
+        deps.logger.error('job payload is invalid; dropped', { jobId: job.id, eventId });
+        await following.fail(job, new UnrecoverableError('invalid job payload'));
+      }
     }
-    // Also when this job is a redelivery and the hold expired in its first run: the gate may not have
-    // been told then.
-    if (row.status === 'expired') {
-      await giveBack(job, row.event_id, row);
-      await waitlist.promoted(job.id, row.event_id, promoted, job.attemptsStarted > 1);
+    return read;
+  }
+
+  /**
+   * Applies a checkout together with the checkouts queued right behind it (the API queues them at
+   * the front, so that a payment does not wait behind a sale's admissions for longer than its hold),
+   * in one transaction, in the order they would have been processed one by one.
+   */
+  async function confirm(job: Job, data: ConfirmJobData, epoch: number, following?: FollowingJobs): Promise<void> {
+    const taken = following ? await following.take(MAX_CONFIRMS_PER_TRANSACTION - 1, 'confirm') : [];
+    const release = following?.keepLocked(taken) ?? (() => {});
+    try {
+      const others = taken.length > 0 && following ? await readFollowing(taken, following, data.eventId) : [];
+      const all = [{ job, data }, ...others];
+      // A hold found expired gives its seats back: the waiting list is served in the same transaction.
+      const { result: rows, promoted } = await retrying(job.id, data.eventId, 'checkout', () =>
+        withPromotion(
+          deps.db,
+          data.eventId,
+          epoch,
+          (trx) => confirmBookings(trx, all.map((x) => x.data.bookingId), epoch),
+          (found) => found.some((r) => r.status === 'expired'),
+        ),
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      // Also when a job is a redelivery and the hold expired in its first run: the gate may not have
+      // been told then.
+      const expired = rows.filter((r) => r.status === 'expired');
+      for (const row of expired) await giveBack(job, row.event_id, row);
+      if (expired.length > 0) await waitlist.promoted(job.id, data.eventId, promoted, all.some((x) => x.job.attemptsStarted > 1));
+      for (const row of rows) {
+        if (!row.changed) continue;
+        if (row.status === 'confirmed') deps.metrics.holdsConfirmed.inc();
+        else deps.metrics.holdsExpired.inc();
+      }
+      deps.logger.info('checkouts applied', { eventId: data.eventId, jobId: job.id, checkouts: all.length, expired: expired.length });
+      await Promise.all(rows.map((row) => deps.publish({ type: 'confirmation', booking: toBookingView(row) })));
+      const missing = others.filter((x) => !byId.has(x.data.bookingId));
+      for (const x of missing) {
+        deps.logger.error('checkout names no booking; dropped', { jobId: x.job.id, eventId: data.eventId });
+        await following!.fail(x.job, new UnrecoverableError('booking not found'));
+      }
+      if (following && others.length > missing.length) await following.complete(others.filter((x) => byId.has(x.data.bookingId)).map((x) => x.job));
+      if (!byId.has(data.bookingId)) {
+        deps.logger.error('checkout names no booking; dropped', { jobId: job.id, eventId: data.eventId });
+        throw new UnrecoverableError('booking not found');
+      }
+    } finally {
+      release();
     }
-    if (row.changed) {
-      if (row.status === 'confirmed') deps.metrics.holdsConfirmed.inc();
-      else deps.metrics.holdsExpired.inc();
-    }
-    deps.logger.info('checkout applied', { bookingId: row.id, eventId: row.event_id, jobId: job.id, status: row.status });
-    await deps.publish({ type: 'confirmation', booking: toBookingView(row) });
   }
 
   async function expire(job: Job, data: ExpireJobData, epoch: number): Promise<void> {

@@ -17,6 +17,21 @@ export async function confirmBooking(db: Db, bookingId: string, epoch?: number):
   return rows[0] as ConfirmedRow | undefined;
 }
 
+/**
+ * Checkouts of several held bookings of one event, applied one after the other in the given order,
+ * in one statement (and so in the caller's transaction): the rows of the bookings found, in that order.
+ */
+export async function confirmBookings(db: Db, bookingIds: readonly string[], epoch?: number): Promise<ConfirmedRow[]> {
+  if (bookingIds.length === 0) return [];
+  const { rows } = await sql<ConfirmedRow & { request_id?: string }>`
+    SELECT c.*, b.request_id
+      FROM unnest(${[...bookingIds]}::text[]) WITH ORDINALITY AS x(booking_id, n)
+      CROSS JOIN LATERAL confirm_booking(x.booking_id, ${epoch ?? null}::bigint) c
+      JOIN bookings b ON b.id = c.id
+     ORDER BY x.n`.execute(db);
+  return rows as ConfirmedRow[];
+}
+
 /** A hold expired by `expireHolds`. */
 export interface ExpiredHold {
   id: string;

@@ -17,6 +17,8 @@ export interface TakeFollowingInput {
   lockMs: number;
   maxJobs: number;
   maxRequests: number;
+  /** The kind of job taken (BullMQ's job name): `book` unless given; a job of another kind counts as one request. */
+  kind?: 'book' | 'confirm';
 }
 
 /**
@@ -44,6 +46,7 @@ export async function takeFollowingJobs(
     input.maxJobs,
     input.maxRequests,
     Date.now(),
+    input.kind ?? 'book',
   );
   const jobs: Job[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {

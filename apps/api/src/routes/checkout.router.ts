@@ -31,7 +31,8 @@ export function checkoutRouter(deps: ApiDeps): Router {
   const router = Router();
 
   // The checkout runs in the event's queue, like bookings and expiries, so a confirm and the hold's
-  // expiry are decided in one order, in PostgreSQL; this handler waits for it to be applied.
+  // expiry are decided in one order, in PostgreSQL; this handler waits for it to be applied. It is
+  // queued at the front, where the worker applies it with the other checkouts waiting there.
   router.post('/v1/bookings/:bookingId/confirm', async (req, res) => {
     checkPathIds(req.params);
     const { bookingId } = req.params;
@@ -51,6 +52,7 @@ export function checkoutRouter(deps: ApiDeps): Router {
       },
       fromMessage: (m) => (m.type === 'confirmation' && m.booking.status !== 'held' ? m.booking : undefined),
       what: 'the checkout',
+      front: true,
     });
     answer(res, booking);
   });

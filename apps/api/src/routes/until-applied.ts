@@ -22,12 +22,14 @@ export async function untilApplied<T>(
     fromMessage: (message: DecisionMessage) => T | undefined;
     /** What the job is, for the 503 ("the cancellation"). */
     what: string;
+    /** Queued ahead of the jobs waiting (a checkout, which its hold's expiry must not overtake). */
+    front?: boolean;
   },
 ): Promise<T> {
   const deadline = Date.now() + deps.cancelWaitMs;
   let waiter = deps.hub.register(job.jobId, deps.cancelWaitMs);
   try {
-    await deps.queues.enqueue(job.eventId, job.jobId, job.data);
+    await deps.queues.enqueue(job.eventId, job.jobId, job.data, job.front);
   } catch (err) {
     waiter.cancel();
     throw err;
