@@ -1,9 +1,21 @@
-import { type Db, findAcceptedRequest, findDecidedRequest } from '@booking/db';
+import { type Db, findAcceptedRequest, findDecidedRequest, requestStatuses } from '@booking/db';
 import type { BookingRequestView, RequestStatus } from '@booking/domain';
 import type { AdmissionGate, DecisionHub, WaitOutcome } from '@booking/queue';
+import DataLoader from 'dataloader';
 
-/** Longest a wait goes without reading the request's record again. */
+import { WaitlistPositions } from './waitlist-positions.ts';
+
+/** Longest a wait of a pending request goes without reading the request's record again. */
 const RECHECK_EVERY_MS = 5_000;
+/**
+ * The same for a waitlisted request, which may wait for minutes: its change (a promotion, a
+ * withdrawal, the sale's end) comes as a message like a decision, and a subscription that was
+ * interrupted says so ('recheck'); the re-read only guards against a message lost unnoticed.
+ * Thousands of waitlisted long-polls each reading every 5 s kept a sale's database busy.
+ */
+const WAITLISTED_RECHECK_EVERY_MS = 15_000;
+/** How long re-reads of waiting requests gather before they go to PostgreSQL as one query. */
+const RECHECK_BATCH_MS = 5;
 
 /** A registration with the decision hub: settles on the request's decision message, or a timeout. */
 export interface Registration {
@@ -19,11 +31,30 @@ export interface DecisionWaitDeps {
 
 /** Reads and awaits the decisions of booking requests, for the long-poll and for `Prefer: wait`. */
 export class DecisionWait {
-  constructor(private readonly deps: DecisionWaitDeps) {}
+  /**
+   * The statuses of waitlisted requests whose wait reached the end of a segment, read together: one
+   * query for all those of a few milliseconds instead of one each (nothing is cached between batches).
+   */
+  private readonly statuses: DataLoader<string, RequestStatus | undefined>;
+  private readonly positions: WaitlistPositions;
+
+  constructor(private readonly deps: DecisionWaitDeps) {
+    this.positions = new WaitlistPositions(deps.db, deps.hub);
+    this.statuses = new DataLoader(
+      async (ids) => {
+        const found = await requestStatuses(deps.db, ids);
+        return ids.map((id) => found.get(id));
+      },
+      { cache: false, maxBatchSize: 1_000, batchScheduleFn: (run) => setTimeout(run, RECHECK_BATCH_MS) },
+    );
+  }
+
+  private readonly placeOf = (eventId: string, requestId: string) => this.positions.of(eventId, requestId);
 
   /** Registers for the request's decision message; for at most one segment of a wait. */
-  register(requestId: string, deadline: number): Registration {
-    return this.deps.hub.register(requestId, Math.max(0, Math.min(deadline - Date.now(), RECHECK_EVERY_MS)));
+  register(requestId: string, deadline: number, status: RequestStatus = 'pending'): Registration {
+    const segment = status === 'waitlisted' ? WAITLISTED_RECHECK_EVERY_MS : RECHECK_EVERY_MS;
+    return this.deps.hub.register(requestId, Math.max(0, Math.min(deadline - Date.now(), segment)));
   }
 
   /** Decided, pending, or unknown (undefined) right now. */
@@ -35,12 +66,12 @@ export class DecisionWait {
       pending = await this.pendingView(eventId, requestId);
     } catch (err) {
       // Redis unavailable: a decided request can still be answered from Postgres.
-      const decided = await findDecidedRequest(this.deps.db, requestId);
+      const decided = await findDecidedRequest(this.deps.db, requestId, this.placeOf);
       if (decided) return decided;
       throw err;
     }
     if (pending) return pending;
-    const decided = await findDecidedRequest(this.deps.db, requestId);
+    const decided = await findDecidedRequest(this.deps.db, requestId, this.placeOf);
     if (decided) return decided;
     // Lost by Redis and waiting in the journal for a worker to recover it.
     const journalled = await findAcceptedRequest(this.deps.db, requestId);
@@ -90,9 +121,12 @@ export class DecisionWait {
         // Register first, then read the durable record, so a decision made in between is not missed.
         // Waits are cut into segments after which the record is read again: a message lost on the
         // way (a subscription dropped and restored unnoticed) costs a client at most one segment.
-        waiter = this.register(requestId, deadline);
+        waiter = this.register(requestId, deadline, from ?? 'pending');
         try {
-          last = await this.current(eventId, requestId);
+          // A waitlisted request changes only in PostgreSQL: its status alone is read again (with
+          // others', in one query), and the whole view (with its place on the list) once it changed.
+          const unchanged = from === 'waitlisted' && last !== undefined && (await this.statuses.load(requestId)) === 'waitlisted';
+          if (!unchanged) last = await this.current(eventId, requestId);
         } catch (err) {
           waiter.cancel();
           throw err;

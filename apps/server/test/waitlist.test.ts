@@ -105,6 +105,23 @@ describe('waiting list', () => {
     expect((await request(stack.baseUrl, 'GET', `/v1/events/${event.id}`)).body.available).toBe(1);
   });
 
+  it('shows places that move up at once when an entry ahead leaves the list', async () => {
+    const event = await createEvent(stack.baseUrl, { capacity: 1, waitlistLimit: 5 });
+    await send(stack, event.id, 'ann', 1);
+    const [w1, w2, w3] = [await send(stack, event.id, 'w1', 1, true), await send(stack, event.id, 'w2', 1, true), await send(stack, event.id, 'w3', 1, true)];
+    expect([w1, w2, w3].map((r) => r.body.waitlistPosition)).toEqual([1, 2, 3]);
+    // Read once, so the API holds the list's places; then the first entry leaves.
+    expect((await read(stack, w3.body.requestId)).body.waitlistPosition).toBe(3);
+    expect((await withdraw(stack, w1.body.requestId)).status).toBe(200);
+    // The places are read from a snapshot of the list that is kept for up to a second unless a
+    // message says the list changed: within half of that, the new places show.
+    const deadline = Date.now() + 500;
+    let places: number[] = [];
+    do places = [(await read(stack, w2.body.requestId)).body.waitlistPosition, (await read(stack, w3.body.requestId)).body.waitlistPosition];
+    while ((places[0] !== 1 || places[1] !== 2) && Date.now() < deadline);
+    expect(places).toEqual([1, 2]);
+  });
+
   it('skips an entry whose user would exceed maxPerUser; it keeps its place', async () => {
     const event = await createEvent(stack.baseUrl, { capacity: 4, maxPerUser: 2, waitlistLimit: 5 });
     const ann = await send(stack, event.id, 'ann', 2);

@@ -1,11 +1,16 @@
-import type { BookingRequestView, RejectionReason } from '@booking/domain';
+import type { BookingRequestView, RejectionReason, RequestStatus } from '@booking/domain';
 
 import { sql } from 'kysely';
 
 import type { Db } from './connection.ts';
 
 /** A decided request as recorded, with its booking id when confirmed; undefined while pending. */
-export async function findDecidedRequest(db: Db, requestId: string): Promise<BookingRequestView | undefined> {
+export async function findDecidedRequest(
+  db: Db,
+  requestId: string,
+  /** A waitlisted request's place on the list (1 = next); by default counted in PostgreSQL. */
+  positionOf: (eventId: string, requestId: string) => Promise<number> = (eventId, id) => waitlistPosition(db, eventId, id),
+): Promise<BookingRequestView | undefined> {
   const row = await db
     .selectFrom('booking_requests as r')
     .leftJoin('bookings as b', 'b.request_id', 'r.id')
@@ -33,7 +38,7 @@ export async function findDecidedRequest(db: Db, requestId: string): Promise<Boo
     ...(row.booking_id ? { bookingId: row.booking_id } : {}),
     acceptedAt: row.accepted_at.toISOString(),
     decidedAt: row.decided_at.toISOString(),
-    ...(row.status === 'waitlisted' ? { waitlistPosition: await waitlistPosition(db, row.event_id, row.id) } : {}),
+    ...(row.status === 'waitlisted' ? { waitlistPosition: await positionOf(row.event_id, row.id) } : {}),
   };
 }
 
@@ -54,4 +59,23 @@ export async function waitlistPosition(db: Db, eventId: string, requestId: strin
      WHERE me.id = ${requestId} AND w.event_id = ${eventId} AND w.status = 'waitlisted'
        AND (w.waitlisted_at, w.id) <= (me.waitlisted_at, me.id)`.execute(db);
   return rows[0]?.n ?? 1;
+}
+
+/**
+ * The statuses of those of `requestIds` that are decided (confirmed, rejected or waitlisted), in one
+ * query: what a waiting long-poll reads again to see whether its request has changed.
+ */
+export async function requestStatuses(db: Db, requestIds: readonly string[]): Promise<Map<string, RequestStatus>> {
+  if (requestIds.length === 0) return new Map();
+  const { rows } = await sql<{ id: string; status: RequestStatus }>`
+    SELECT id, status FROM booking_requests WHERE id = ANY (${[...requestIds]}::text[])`.execute(db);
+  return new Map(rows.map((r) => [r.id, r.status]));
+}
+
+/** The ids on the event's waiting list, in its order (the first is next); at most `limit`. */
+export async function waitlistOrder(db: Db, eventId: string, limit: number): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    SELECT id FROM booking_requests WHERE event_id = ${eventId} AND status = 'waitlisted'
+     ORDER BY waitlisted_at, id LIMIT ${limit}`.execute(db);
+  return rows.map((r) => r.id);
 }

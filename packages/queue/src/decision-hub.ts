@@ -36,11 +36,18 @@ export class DecisionHub {
   private sweeper: NodeJS.Timeout | undefined;
   private subscribedOnce = false;
   private closing = false;
+  /** Told of every message, before its waiters (e.g. to forget what a message makes out of date). */
+  private readonly listeners: Array<(message: DecisionMessage) => void> = [];
 
   constructor(
     private readonly subscriber: RedisClient,
     private readonly channel: string,
   ) {}
+
+  /** Calls `listener` with every message that arrives, before the waiters it settles. */
+  onMessage(listener: (message: DecisionMessage) => void): void {
+    this.listeners.push(listener);
+  }
 
   /** Subscribes; resolves once the subscription is active. */
   async start(): Promise<void> {
@@ -52,6 +59,7 @@ export class DecisionHub {
       } catch {
         return;
       }
+      for (const listener of this.listeners) listener(message);
       for (const [key, one] of messageEntries(message)) {
         if (this.expected.delete(key) && !this.waiters.has(key)) this.recent.set(key, { message: one, until: Date.now() + RECENT_MS });
         this.settle(key, { kind: 'message', message: one });
