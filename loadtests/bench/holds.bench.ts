@@ -63,7 +63,10 @@ interface UserOutcome {
   /** ms from the start to the seat (held booking), and to the confirmed checkout. */
   seatAtMs?: number;
   confirmedAtMs?: number;
+  /** Answers that are not the contract's: anything but a 503 with Retry-After, or no answer. */
   errors: string[];
+  /** 503 answers (with Retry-After), each repeated as the contract asks a client to. */
+  unavailable: number;
 }
 
 interface ClientReport {
@@ -107,9 +110,17 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
   async function user(i: number): Promise<UserOutcome> {
     const abandons = rnd() < plan.abandon;
     const thinkMs = rnd() * plan.holdSeconds * 400;
-    const out: UserOutcome = { status: 'pending', promoted: false, abandoned: false, errors: [] };
+    const out: UserOutcome = { status: 'pending', promoted: false, abandoned: false, errors: [], unavailable: 0 };
     try {
-      const first = await call('POST', `/v1/events/${plan.eventId}/bookings`, { userId: `user-${i}`, quantity: 1, waitlist: true }, { prefer: 'wait=30' });
+      // One Idempotency-Key for the request and its repeats: a repeat after a 503 books nothing twice.
+      const submit = () =>
+        call('POST', `/v1/events/${plan.eventId}/bookings`, { userId: `user-${i}`, quantity: 1, waitlist: true }, { prefer: 'wait=30', 'idempotency-key': `holds-${plan.seed}-${i}` });
+      let first = await submit();
+      while (first.status === 503 && !stop.aborted) {
+        out.unavailable++;
+        await sleep(first.retryAfterMs * (1 + rnd()));
+        first = await submit();
+      }
       let view = first.body;
       if (first.status === 409) {
         out.status = 'rejected';
@@ -124,7 +135,8 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
         if (view.status === 'waitlisted') out.promoted = true;
         const polled = await call('GET', `/v1/booking-requests/${String(view.requestId)}?wait=30`);
         if (polled.status !== 200) {
-          out.errors.push(`poll ${polled.status} ${String(polled.body.code ?? '')}`);
+          if (polled.status === 503) out.unavailable++;
+          else out.errors.push(`poll ${polled.status} ${String(polled.body.code ?? '')}`);
           // As a client should: wait as long as Retry-After says, spread a little.
           await sleep(polled.retryAfterMs * (1 + rnd()));
           continue;
@@ -144,7 +156,7 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
       let paid = await call('POST', `/v1/bookings/${out.bookingId}/confirm`);
       // A 503 is answered before anything changed or with the checkout queued: repeating it is safe.
       for (let retry = 0; paid.status === 503 && retry < 3 && !stop.aborted; retry++) {
-        out.errors.push('checkout 503, repeated');
+        out.unavailable++;
         await sleep(paid.retryAfterMs * (1 + rnd()));
         paid = await call('POST', `/v1/bookings/${out.bookingId}/confirm`);
       }
@@ -289,7 +301,8 @@ async function main(): Promise<number> {
     const errors = outcomes.flatMap((o) => o.errors);
     const promotedSeats = outcomes.filter((o) => o.promoted && o.seatAtMs !== undefined).length;
     const firstSeats = outcomes.filter((o) => !o.promoted && o.seatAtMs !== undefined).length;
-    const lateCheckouts = outcomes.filter((o) => o.checkout !== undefined && o.checkout !== 'confirmed').length;
+    const lateCheckouts = outcomes.filter((o) => o.checkout === 'HOLD_EXPIRED').length;
+    const unavailable = outcomes.reduce((n, o) => n + o.unavailable, 0);
     const seatTimes = outcomes.map((o) => o.seatAtMs).filter((v): v is number => v !== undefined);
     const firstSeatTimes = outcomes.filter((o) => !o.promoted).map((o) => o.seatAtMs).filter((v): v is number => v !== undefined);
     // Promotion rounds: each expiry generation hands seats to the list anew; count the distinct hold
@@ -319,7 +332,8 @@ async function main(): Promise<number> {
       row('peak seats held at once', int(peakHeld)),
       row('sold twice', soldTwice ? '**yes**' : 'none (confirmed ≤ capacity, one booking per checkout)'),
       row('`npm run verify` audit', violations.length === 0 ? 'clean' : `**${violations.length} violations**`),
-      row('user errors', int(errors.length)),
+      row('503 answers, repeated after Retry-After', int(unavailable)),
+      row('user errors (any other failed answer)', int(errors.length)),
     ].join('\n');
     process.stdout.write(`\n${info}\n\n${md}\n\n`);
     for (const p of problems) process.stdout.write(`problem: ${p}\n`);
