@@ -57,6 +57,7 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 
 import { parseEnv, serverEnv } from '@booking/config';
+import { auditInvariants, createDb } from '@booking/db';
 
 import { formatCpu } from './lib/cpu.ts';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.ts';
@@ -90,12 +91,21 @@ async function main(): Promise<number> {
   loadgen.jwtSecret = jwtSecret;
   // Each part gets a database and a key prefix of its own, so that none sees what another left.
   let current: { db: BenchDatabase; prefix: string } | undefined;
+  const violations: string[] = [];
   const part = async <T>(fn: (e: Environment) => Promise<T>): Promise<T> => {
     const db = await createBenchDatabase(env.DATABASE_URL);
     const prefix = benchPrefix();
     current = { db, prefix };
     try {
-      return await fn({ db, redisUrl: env.REDIS_URL, prefix, adminKey, loadgen, ...(jwtSecret ? { jwtSecret } : {}) });
+      const result = await fn({ db, redisUrl: env.REDIS_URL, prefix, adminKey, loadgen, ...(jwtSecret ? { jwtSecret } : {}) });
+      // The operators' audit (`npm run verify`) of the part's database, before it is dropped.
+      const audit = createDb({ url: db.databaseUrl, poolSize: 1, applicationName: 'booking-bench-audit' });
+      try {
+        for (const v of await auditInvariants(audit.db)) violations.push(`audit: event ${v.eventId ?? '-'}: ${v.problem}`);
+      } finally {
+        await audit.db.destroy();
+      }
+      return result;
     } finally {
       await Promise.allSettled([db.drop(), deletePrefix(redis, prefix)]);
       current = undefined;
@@ -212,7 +222,9 @@ async function main(): Promise<number> {
       ...f.doors.filter((d) => d.failed > 0).map((d) => `(i) ${d.who}: ${d.failed} answers other than 409 SOLD_OUT (${d.errors})`),
       ...[...f.polls, ...f.prefers].filter((b) => b.failed > 0).map((b) => `(${b.flow === 'poll' ? 'ii' : 'iii'}) ${b.mode}: ${b.failed} requests without a decision (${b.errors})`),
       ...f.bursts.filter((b) => b.failed > 0 || b.problems.length > 0).map((b) => `(d) ${b.who} ${b.flow}: ${b.failed} users without a final answer (${b.errors})${b.problems.length ? `; ${b.problems.join('; ')}` : ''}`),
+      ...violations,
     ];
+    if (violations.length === 0) process.stdout.write('audit (npm run verify) of every part\'s database: clean\n');
     for (const line of failures) process.stdout.write(`FAILED: ${line}\n`);
     return failures.length > 0 || (o.strict && !met) ? 1 : 0;
   } finally {

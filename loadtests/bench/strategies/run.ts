@@ -1,5 +1,6 @@
 // One run of the strategy bench: one scenario against one strategy, checked against the database.
 import type { ServerEnv } from '@booking/config';
+import { auditInvariants, createDb } from '@booking/db';
 import type { RedisSettings } from '@booking/queue';
 
 import { type BenchDatabase, flushStatistics, transactionsOf, untilDisconnected, withClient } from '../lib/database.ts';
@@ -85,6 +86,16 @@ export async function forgetEvents(e: Environment, ids: string[]): Promise<void>
   });
 }
 
+/** What `npm run verify` finds in the bench database (every event's invariants). */
+async function audit(databaseUrl: string) {
+  const { db } = createDb({ url: databaseUrl, poolSize: 1, applicationName: 'booking-bench-audit' });
+  try {
+    return await auditInvariants(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
 export async function runOne(e: Environment, scenario: Scenario, strategy: Strategy): Promise<Result> {
   const target = await startTarget(e, strategy);
   let stopped = false;
@@ -138,6 +149,8 @@ export async function runOne(e: Environment, scenario: Scenario, strategy: Strat
     const problems: string[] = [];
     if (available !== scenario.seats - sold) problems.push(`available ${available} but ${sold} of ${scenario.seats} seats sold`);
     if (sold !== load.confirmed) problems.push(`${sold} seats sold but ${load.confirmed} confirmations received`);
+    // The operators' audit (`npm run verify`) of the pipeline's database, after every run.
+    if (isPipeline(strategy)) for (const v of await audit(e.db.databaseUrl)) problems.push(`audit: event ${v.eventId ?? '-'}: ${v.problem}`);
     const falseSoldOut = sold < scenario.seats ? load.soldOut : 0;
     return { scenario, strategy, load, capacity: scenario.seats, sold, available, transactions, falseSoldOut, problems, perTransaction };
   } finally {
