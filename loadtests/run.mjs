@@ -2,7 +2,11 @@
 // Runs one Artillery scenario of loadtests/artillery/ against a running booking service and checks
 // the invariants through the API afterwards.
 //
-//   npm run loadtest -- <scenario> [--smoke] [--jwt] (scenarios: flash-sale, predecessor, soak, many-events)
+//   npm run loadtest -- <scenario> [--smoke] [--jwt] [--no-verify]
+//   (scenarios: flash-sale, predecessor, soak, many-events, holds-sale)
+//
+// At the end it runs the operators' audit (`npm run verify`, with this environment's DATABASE_URL:
+// the service's database) unless --no-verify, and fails when it finds a violation.
 //
 // Environment: TARGET (default http://127.0.0.1:3000), ADMIN_API_KEY (required: events are created
 // through the admin API), SMOKE=1 (same as --smoke), ARTILLERY_VERSION (default below),
@@ -32,6 +36,12 @@ const SCENARIOS = {
   predecessor: { full: { events: 1, capacity: 10 }, smoke: { events: 1, capacity: 5 } },
   soak: { full: { events: 1, capacity: 20000 }, smoke: { events: 1, capacity: 1000 } },
   'many-events': { full: { events: 50, capacity: 100 }, smoke: { events: 5, capacity: 10 } },
+  // Sales end `salesSeconds` after the event is created: the users still on the waiting list then
+  // are rejected SALES_CLOSED, as in a real sale, instead of waiting for a seat that will not come.
+  'holds-sale': {
+    full: { events: 1, capacity: 1000, holdSeconds: 10, waitlistLimit: 10000, salesSeconds: 90 },
+    smoke: { events: 1, capacity: 20, holdSeconds: 5, waitlistLimit: 200, salesSeconds: 25 },
+  },
 };
 
 /** 2.0.21 is the last Artillery that runs on Node 20 (2.0.22+ need Node 22); it runs on 22 and 24 too. */
@@ -40,7 +50,10 @@ const DEFAULT_ARTILLERY_VERSION = '2.0.21';
 /** What `npm run token` and AUTH_MODE=jwt use without AUTH_JWT_SECRET (packages/config, DEV_JWT_SECRET). */
 const DEV_JWT_SECRET = 'booking-service-development-secret-do-not-deploy';
 
-const USAGE = `usage: npm run loadtest -- <scenario> [--smoke] [--jwt] [--seats N] [--events N] [--keep]
+/** The service's DATABASE_URL default (packages/config): where the holds sale and the audit look without one. */
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/booking';
+
+const USAGE = `usage: npm run loadtest -- <scenario> [--smoke] [--jwt] [--seats N] [--events N] [--keep] [--no-verify]
 
 scenarios: ${Object.keys(SCENARIOS).join(', ')}
   --smoke      tiny numbers, a few seconds (also SMOKE=1)
@@ -48,6 +61,7 @@ scenarios: ${Object.keys(SCENARIOS).join(', ')}
   --events N   number of events instead of the scenario's
   --keep       keep the Artillery report and outcome files (their directory is printed)
   --jwt        send a bearer token per virtual user (AUTH_MODE=jwt; also LOADTEST_JWT=1)
+  --no-verify  skip the audit of the service's database at the end (npm run verify, DATABASE_URL)
 
 environment: TARGET (default http://127.0.0.1:3000), ADMIN_API_KEY (required), AUTH_JWT_SECRET (with --jwt),
   ARTILLERY_VERSION (default ${DEFAULT_ARTILLERY_VERSION}), ARTILLERY_BIN, FOLLOW_UP_SECONDS (default 120)`;
@@ -65,6 +79,7 @@ function parseCommandLine() {
       events: { type: 'string' },
       keep: { type: 'boolean', default: false },
       jwt: { type: 'boolean', default: false },
+      'no-verify': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -91,7 +106,7 @@ function parseCommandLine() {
   if (!(followUp >= 0)) throw new UsageError('FOLLOW_UP_SECONDS must be a number >= 0');
   const jwt = values.jwt || ['1', 'true', 'yes'].includes((process.env.LOADTEST_JWT ?? '').toLowerCase());
   const jwtSecret = jwt ? (process.env.AUTH_JWT_SECRET ?? DEV_JWT_SECRET) : undefined;
-  return { name, smoke, size, target, adminKey, jwtSecret, keep: values.keep, followUpMs: followUp * 1000 };
+  return { name, smoke, size, target, adminKey, jwtSecret, keep: values.keep, followUpMs: followUp * 1000, verify: !values['no-verify'] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,7 +139,18 @@ async function createEvents(run, runId) {
   for (let i = 0; i < run.size.events; i++) {
     const res = await api(run.target, 'POST', '/v1/events', {
       adminKey: run.adminKey,
-      json: { name: `loadtest ${run.name} ${runId} #${i + 1}`, capacity: run.size.capacity },
+      json: {
+        name: `loadtest ${run.name} ${runId} #${i + 1}`,
+        capacity: run.size.capacity,
+        ...(run.size.holdSeconds
+          ? {
+              holdSeconds: run.size.holdSeconds,
+              waitlistLimit: run.size.waitlistLimit,
+              maxPerUser: 1,
+              salesEndAt: new Date(Date.now() + run.size.salesSeconds * 1000).toISOString(),
+            }
+          : {}),
+      },
     });
     if (res.status === 401) throw new SetupError('POST /v1/events answered 401: ADMIN_API_KEY is not the service\'s admin key');
     if (res.status !== 201) throw new Error(`POST /v1/events answered ${res.status}: ${JSON.stringify(res.body)}`);
@@ -349,6 +375,103 @@ async function checkEvents(run, analysis) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Holds sale: checkouts, and the time until every seat is confirmed or back on sale
+
+/** Per event: seats whose checkout was answered confirmed (and by which booking), and the other answers. */
+function analyseCheckouts(events, outcomes) {
+  const byEvent = new Map(events.map((e) => [e.id, { confirmedSeats: 0, bookings: [], refused: {}, abandoned: 0, promoted: 0, holds: 0 }]));
+  const serverErrors = {};
+  const bump = (map, key) => (map[key] = (map[key] ?? 0) + 1);
+  for (const o of outcomes) {
+    const t = byEvent.get(o.eventId);
+    if (o.t === 'decided' && o.status === 'confirmed' && t) {
+      t.holds += 1;
+      if (o.promoted) t.promoted += 1;
+    }
+    if (o.t === 'abandoned' && t) t.abandoned += 1;
+    if (o.t !== 'checkout' || !t) continue;
+    if (o.status === 200 && o.outcome === 'confirmed') {
+      t.confirmedSeats += o.quantity;
+      t.bookings.push(o.bookingId);
+      t.lastCheckoutAt = Math.max(t.lastCheckoutAt ?? 0, o.at);
+    } else bump(t.refused, o.outcome);
+    if (o.status >= 500 && o.status !== 503) bump(serverErrors, `${o.status} ${o.outcome}`);
+  }
+  const confirmedSeats = () => [...byEvent.values()].reduce((n, t) => n + t.confirmedSeats, 0);
+  return { byEvent, serverErrors, confirmedSeats };
+}
+
+/**
+ * Waits until no seat of the events is held any more (every seat confirmed, or the waiting list is
+ * empty and the rest is back on sale), at most `budgetMs`, reading the service's database
+ * (DATABASE_URL): a checkout whose answer a virtual user never saw (a timeout, a 503 after which it
+ * was applied all the same) still counts there. Returns when that was (ms since `startedAt`,
+ * undefined if not within the budget), the seats confirmed per event, and the failures found.
+ */
+async function settleHolds(run, checkouts, startedAt, budgetMs) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL || DEFAULT_DATABASE_URL });
+  await client.connect();
+  const ids = [...checkouts.byEvent.keys()];
+  const state = async () =>
+    (
+      await client.query(
+        `SELECT coalesce(sum(quantity) FILTER (WHERE status = 'held'), 0)::int AS held,
+                coalesce(sum(quantity) FILTER (WHERE status = 'confirmed'), 0)::int AS confirmed
+           FROM bookings WHERE event_id = ANY ($1)`,
+        [ids],
+      )
+    ).rows[0];
+  try {
+    const deadline = Date.now() + budgetMs;
+    let settledMs;
+    let now = await state();
+    for (;;) {
+      if (now.held === 0) {
+        settledMs = Date.now() - startedAt;
+        break;
+      }
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+      now = await state();
+    }
+    const failures = [];
+    for (const [eventId, t] of checkouts.byEvent) {
+      const res = await api(run.target, 'GET', `/v1/events/${encodeURIComponent(eventId)}`);
+      const where = `event ${eventId}`;
+      if (t.confirmedSeats > res.body.capacity) failures.push(`${where}: ${t.confirmedSeats} seats checked out, capacity ${res.body.capacity}`);
+      if (new Set(t.bookings).size !== t.bookings.length) failures.push(`${where}: a booking was checked out twice`);
+      if (res.body.available < 0 || res.body.available > res.body.capacity - t.confirmedSeats) {
+        failures.push(`${where}: available ${res.body.available}, capacity ${res.body.capacity}, ${t.confirmedSeats} seats checked out`);
+      }
+    }
+    if (now.confirmed < checkouts.confirmedSeats()) failures.push(`${now.confirmed} seats confirmed in the database, ${checkouts.confirmedSeats()} checkouts answered confirmed`);
+    if (settledMs === undefined) failures.push(`${now.held} seats still held ${Math.round(budgetMs / 1000)} s after the virtual users finished`);
+    for (const [status, n] of Object.entries(checkouts.serverErrors)) failures.push(`${n} checkouts answered ${status} (server error)`);
+    return { settledMs, confirmed: now.confirmed, failures };
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operators' audit
+
+/** Runs `npm run verify` (the audit of the service's database); its lines and whether it passed. */
+async function verifyDatabase() {
+  const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'verify'], {
+    cwd: join(HERE, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    shell: process.platform === 'win32',
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
+  return { ok: code === 0, lines: out.trim().split('\n').filter((l) => l && !l.startsWith('>')) };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Summary
 
 function percentiles(report, metric) {
@@ -411,6 +534,7 @@ async function main() {
   const events = await createEvents(run, runId);
   console.log(`[loadtest] ${run.name}${run.smoke ? ' (smoke)' : ''}: created ${events.length} event(s) of ${run.size.capacity} seats on ${run.target}`);
   const workDir = mkdtempSync(join(tmpdir(), `booking-loadtest-${run.name}-`));
+  const startedAt = Date.now();
   try {
     const artillery = await runArtillery(run, events, runId, workDir);
     if (!artillery.report) {
@@ -418,12 +542,14 @@ async function main() {
       return 2;
     }
     const outcomes = readOutcomes(workDir);
+    if (run.size.holdSeconds) return await finishHoldsSale(run, events, artillery, outcomes, startedAt);
     const known = new Set(outcomes.filter((o) => o.t === 'decided').map((o) => o.requestId));
     const open = outcomes.filter((o) => o.t === 'submit' && o.requestId && !known.has(o.requestId)).map((o) => o.requestId);
     if (open.length > 0) console.log(`[loadtest] following up ${open.length} accepted requests the virtual users saw no decision for`);
     const extra = open.length > 0 ? await followUp(run.target, open, run.followUpMs, run.adminKey) : new Map();
     const analysis = analyse(events, outcomes, extra);
     const check = await checkEvents(run, analysis);
+    if (run.verify) check.failures.push(...(await audit()));
     printSummary(run, events, artillery, analysis, extra.size, check);
     if (run.keep) console.log(`[loadtest] report and outcomes kept in ${workDir}`);
     if (check.failures.length > 0) return 1;
@@ -435,6 +561,56 @@ async function main() {
   } finally {
     if (!run.keep) rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** The audit's verdict as failures (none: clean), its lines printed. */
+async function audit() {
+  console.log('[loadtest] auditing the service\'s database (npm run verify)');
+  const verdict = await verifyDatabase();
+  for (const line of verdict.lines) console.log(`  ${line}`);
+  return verdict.ok ? [] : ['the audit (npm run verify) failed: see its lines above'];
+}
+
+/** The end of a holds sale: waits until no seat is held, checks the checkouts, prints the summary. */
+async function finishHoldsSale(run, events, artillery, outcomes, startedAt) {
+  const checkouts = analyseCheckouts(events, outcomes);
+  console.log('[loadtest] waiting until every seat is confirmed or back on sale');
+  const { settledMs, confirmed, failures } = await settleHolds(run, checkouts, startedAt, Math.max(run.followUpMs, 30_000));
+  if (run.verify) failures.push(...(await audit()));
+  const sum = (f) => [...checkouts.byEvent.values()].reduce((n, t) => n + f(t), 0);
+  const refused = {};
+  for (const t of checkouts.byEvent.values()) for (const [k, n] of Object.entries(t.refused)) refused[k] = (refused[k] ?? 0) + n;
+  const counters = artillery.report?.aggregate?.counters ?? {};
+  const rows = [
+    ['scenario', `${run.name} (${run.smoke ? 'smoke' : 'full'}) against ${run.target}`],
+    ['events', `${events.length} x ${run.size.capacity} seats, holds of ${run.size.holdSeconds} s, waiting list of ${run.size.waitlistLimit}, sales end after ${run.size.salesSeconds} s`],
+    ['artillery', `exit ${artillery.code} after ${artillery.seconds.toFixed(1)} s`],
+    ['virtual users', `${counters['vusers.created'] ?? 0} created, ${counters['vusers.failed'] ?? 0} failed`],
+    ['holds granted', `${sum((t) => t.holds)} (${sum((t) => t.promoted)} from the waiting list), ${sum((t) => t.abandoned)} abandoned`],
+    ['checkouts', `${sum((t) => t.bookings.length)} answered confirmed, refused: ${codes(refused)}; ${confirmed} seats confirmed in the database`],
+    // Every seat confirmed: when the last checkout was answered; else when nothing was held any more
+    // (checked only once the virtual users had finished, so an upper bound).
+    [
+      'time until every seat was confirmed or back on sale',
+      [...checkouts.byEvent.values()].every((t) => t.confirmedSeats === run.size.capacity) && settledMs !== undefined
+        ? `${((Math.max(...[...checkouts.byEvent.values()].map((t) => t.lastCheckoutAt)) - startedAt) / 1000).toFixed(1)} s from the start (every seat confirmed)`
+        : settledMs === undefined
+          ? 'not settled'
+          : `at most ${(settledMs / 1000).toFixed(1)} s from the start (seen once the virtual users had finished)`,
+    ],
+    ['submit latency', percentiles(artillery.report, 'plugins.metrics-by-endpoint.response_time.submit')],
+    ['checkout latency', percentiles(artillery.report, 'plugins.metrics-by-endpoint.response_time.checkout')],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log('\n==================== loadtest summary ====================');
+  for (const [k, v] of rows) console.log(`${`${k}:`.padEnd(width + 2)}${v}`);
+  if (failures.length === 0) console.log(`${'result:'.padEnd(width + 2)}PASS (no seat sold twice, checkouts within capacity, nothing left held, audit clean)`);
+  else {
+    console.log(`${'result:'.padEnd(width + 2)}FAIL`);
+    for (const f of failures.slice(0, 20)) console.log(`  - ${f}`);
+  }
+  if (failures.length > 0) return 1;
+  return artillery.code === 0 ? 0 : 2;
 }
 
 export { analyse, followUp, readOutcomes };

@@ -1,6 +1,7 @@
 // Artillery processor for the booking scenarios: one virtual user is one client doing the real flow,
 //   POST /v1/events/:eventId/bookings  ->  202 {requestId} | 409 SOLD_OUT | ...
-//   GET  /v1/booking-requests/:requestId?wait=N  (long-poll, repeated while pending)
+//   GET  /v1/booking-requests/:requestId?wait=N  (long-poll, repeated while pending or waitlisted)
+//   POST /v1/bookings/:bookingId/confirm  (holds-sale: the checkout of a held booking, unless abandoned)
 // Every outcome is counted as an Artillery metric (booking.*; the latency of each step is Artillery's
 // plugins.metrics-by-endpoint.response_time.submit / .poll) and written as one JSON line to a file
 // of its own per worker thread under LOADTEST_OUT_DIR, which loadtests/run.mjs reads afterwards to
@@ -13,7 +14,10 @@
 //   LOADTEST_JWT_SECRET  with it, each virtual user sends an HS256 bearer token for its user id
 //                     (AUTH_MODE=jwt), so the cost of verifying tokens is part of the measurement
 // Scenario variables (config.variables): maxQuantity (seats per request, 1..maxQuantity, default 1),
-// pollWait (seconds per long-poll, default 10), maxPolls (long-polls before giving up, default 12).
+// pollWait (seconds per long-poll, default 10), maxPolls (long-polls before giving up, default 12),
+// waitlist (1: join the waiting list when sold out), abandonRate (holds-sale: the share of users who
+// never pay for their hold, 0..1), thinkMs (holds-sale: the longest time a paying user takes before
+// the checkout; each picks a time up to it at random).
 'use strict';
 
 const { createHmac, randomUUID } = require('node:crypto');
@@ -80,12 +84,15 @@ function pickBooking(context, events, done) {
   vars.polls = 0;
   vars.requestId = '';
   vars.decided = false;
+  vars.waitlisted = false;
+  vars.bookingId = '';
   return done();
 }
 
 /** beforeRequest of the submission: the JSON body and an idempotency key, as a real client sends. */
 function setBookingBody(requestParams, context, events, done) {
   requestParams.json = { userId: context.vars.userId, quantity: context.vars.quantity };
+  if (Number(context.vars.waitlist) === 1) requestParams.json.waitlist = true;
   requestParams.headers = { ...requestParams.headers, ...authHeaders(context.vars), 'idempotency-key': randomUUID() };
   context.vars.submittedAt = Date.now();
   context.vars.stage = 'submit';
@@ -133,6 +140,12 @@ function recordPoll(requestParams, response, context, events, done) {
     return done();
   }
   if (body.status === 'pending') return done();
+  if (body.status === 'waitlisted') {
+    // On the waiting list: keep long-polling until promoted (confirmed) or rejected.
+    if (!vars.waitlisted) events.emit('counter', 'booking.waitlisted', 1);
+    vars.waitlisted = true;
+    return done();
+  }
   vars.decided = true;
   events.emit('histogram', 'booking.decision_ms', Date.now() - vars.submittedAt);
   if (body.status === 'confirmed') events.emit('counter', 'booking.confirmed', 1);
@@ -145,7 +158,57 @@ function recordPoll(requestParams, response, context, events, done) {
     status: body.status,
     reason: body.reason,
     bookingId: body.bookingId,
+    promoted: Boolean(vars.waitlisted),
   });
+  if (body.status === 'confirmed') vars.bookingId = body.bookingId;
+  return done();
+}
+
+/**
+ * Flow step after the long-polls (holds-sale): a user with a held booking abandons it with
+ * probability abandonRate, or thinks for up to thinkMs and then checks out.
+ */
+function chooseCheckout(context, events, done) {
+  const vars = context.vars;
+  vars.checkout = false;
+  if (!vars.bookingId) return done();
+  if (Math.random() < Number(vars.abandonRate ?? 0)) {
+    events.emit('counter', 'booking.hold_abandoned', 1);
+    record({ t: 'abandoned', eventId: vars.eventId, bookingId: vars.bookingId });
+    return done();
+  }
+  vars.checkout = true;
+  setTimeout(done, Math.random() * Number(vars.thinkMs ?? 0));
+}
+
+/** ifTrue of the checkout: only a user who kept a hold pays. */
+function wantsCheckout(vars) {
+  return vars.checkout === true;
+}
+
+/** whileTrue of the checkout loop: once more after a 503 (see recordCheckout). */
+function checkoutAgain(context, next) {
+  return next(context.vars.checkout === true);
+}
+
+function beforeCheckout(requestParams, context, events, done) {
+  requestParams.headers = { ...requestParams.headers, ...authHeaders(context.vars) };
+  context.vars.stage = 'checkout';
+  return done();
+}
+
+/** afterResponse of the checkout: confirmed (200), HOLD_EXPIRED (409), or another answer. */
+function recordCheckout(requestParams, response, context, events, done) {
+  const vars = context.vars;
+  const body = parseBody(response.body);
+  const status = response.statusCode;
+  const outcome = status === 200 ? body.status : typeof body.code === 'string' ? body.code : `HTTP_${status}`;
+  events.emit('counter', `booking.checkout.${outcome}`, 1);
+  vars.checkoutTries = (vars.checkoutTries ?? 0) + 1;
+  // Repeated (the loop goes on) after a 503, at most 3 times; recorded once, with the last answer.
+  vars.checkout = status === 503 && vars.checkoutTries <= 3;
+  if (vars.checkout) return setTimeout(done, 1000 * (Number(response.headers['retry-after']) || 1));
+  record({ t: 'checkout', eventId: vars.eventId, bookingId: vars.bookingId, status, outcome, quantity: vars.quantity, at: Date.now() });
   return done();
 }
 
@@ -180,4 +243,9 @@ module.exports = {
   recordPoll,
   keepPolling,
   recordError,
+  chooseCheckout,
+  wantsCheckout,
+  checkoutAgain,
+  beforeCheckout,
+  recordCheckout,
 };
