@@ -107,7 +107,8 @@ export async function startStrategyServer(strategy: StrategyName, o: StrategySer
   });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
+    // The service's listen backlog, so that connection setup is alike.
+    const s = app.listen({ port: 0, host: '127.0.0.1', backlog: 4_096 }, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   // As the service does.
   server.keepAliveTimeout = 65_000;
