@@ -27,6 +27,8 @@ export interface PendingBody {
 export interface SubmissionDeps {
   /** Where idempotency keys are kept for good (the journal and the decisions). */
   db: Db;
+  /** Looks a key up there; by default one query each (the API gathers them: DurableKeys). */
+  findDurableKey?: (eventId: string, keyHash: string) => Promise<{ id: string; userId: string; quantity: number } | undefined>;
   gate: AdmissionGate;
   queues: QueueRegistry;
   redis: RedisClient;
@@ -196,7 +198,7 @@ export async function submitBooking(
  * it accepted, in the journal or decided), stored in Redis again; undefined when there is none.
  */
 async function durableReplay(deps: SubmissionDeps, eventId: string, keyHash: string, idemKey: string): Promise<string | undefined> {
-  const found = await findRequestByIdempotencyKey(deps.db, eventId, keyHash);
+  const found = await (deps.findDurableKey ? deps.findDurableKey(eventId, keyHash) : findRequestByIdempotencyKey(deps.db, eventId, keyHash));
   if (!found) return undefined;
   const body: PendingBody = { requestId: found.id, status: 'pending', eventId, userId: found.userId, quantity: found.quantity };
   const record: IdempotencyRecord = {

@@ -30,6 +30,7 @@ import { createApp } from './app.ts';
 import { withFastBookings } from './booking.fast.ts';
 import type { ApiDeps } from './deps.ts';
 import { DecisionWait } from './decision-wait.ts';
+import { DurableKeys } from './durable-keys.ts';
 import { EventCache } from './event-cache.ts';
 import { type LongPollBounds, LongPollLimits } from './long-poll-limits.ts';
 import { withFastLongPolls } from './long-poll.fast.ts';
@@ -132,6 +133,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   const queueBoard = new QueueBoard({ db: options.db, connection: queueConnection, prefix, logger });
   const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), ['open', 'admit', 'pending', 'seatsReturned']);
   const journal = new AcceptedJournal(options.db, logger);
+  const durableKeys = new DurableKeys(options.db);
   const rateLimit = options.rateLimit ?? { points: 20, windowSeconds: 10 };
   const auth = new Authenticator(options.auth ?? { mode: 'none' }, options.adminKey);
   const longPolls = new LongPollLimits({ perUser: options.longPolls?.perUser ?? 10, perProcess: options.longPolls?.perProcess ?? 20_000 });
@@ -174,6 +176,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
     redisBreaker,
     submission: {
       db: options.db,
+      findDurableKey: (eventId, keyHash) => durableKeys.find(eventId, keyHash),
       gate,
       queues,
       redis: redisBreaker.guard(command, ['get', 'set']),

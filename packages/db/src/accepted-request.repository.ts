@@ -74,6 +74,28 @@ export async function findRequestByIdempotencyKey(
   return row && { id: row.id, userId: row.user_id, quantity: row.quantity };
 }
 
+/**
+ * `findRequestByIdempotencyKey` for many keys of one event in one query: the request each key hash
+ * names (decided or in the journal), for those that name one.
+ */
+export async function findRequestsByIdempotencyKeys(
+  db: Db,
+  eventId: string,
+  keyHashes: readonly string[],
+): Promise<Map<string, { id: string; userId: string; quantity: number }>> {
+  if (keyHashes.length === 0) return new Map();
+  const keys = [...keyHashes];
+  const { rows } = await sql<{ key: string; id: string; user_id: string; quantity: number }>`
+    SELECT idempotency_key AS key, id, user_id, quantity FROM booking_requests
+     WHERE event_id = ${eventId} AND idempotency_key = ANY (${keys}::text[])
+    UNION ALL
+    SELECT idempotency_key, id, user_id, quantity FROM accepted_requests
+     WHERE event_id = ${eventId} AND idempotency_key = ANY (${keys}::text[])`.execute(db);
+  const found = new Map<string, { id: string; userId: string; quantity: number }>();
+  for (const r of rows) if (!found.has(r.key)) found.set(r.key, { id: r.id, userId: r.user_id, quantity: r.quantity });
+  return found;
+}
+
 /** An accepted request not decided yet, if the journal has it. */
 export async function findAcceptedRequest(db: Db, id: string): Promise<AcceptedRequest | undefined> {
   const row = await db.selectFrom('accepted_requests').selectAll().where('id', '=', id).executeTakeFirst();
