@@ -1,4 +1,4 @@
-import { type Db, findAcceptedRequest, findDecidedRequest, requestStatuses } from '@booking/db';
+import { type Db, findAcceptedRequest, findDecidedRequests, requestStatuses } from '@booking/db';
 import type { BookingRequestView, RequestStatus } from '@booking/domain';
 import type { AdmissionGate, DecisionHub, WaitOutcome } from '@booking/queue';
 import DataLoader from 'dataloader';
@@ -14,7 +14,7 @@ const RECHECK_EVERY_MS = 5_000;
  * Thousands of waitlisted long-polls each reading every 5 s kept a sale's database busy.
  */
 const WAITLISTED_RECHECK_EVERY_MS = 15_000;
-/** How long re-reads of waiting requests gather before they go to PostgreSQL as one query. */
+/** How long reads of waiting requests gather before they go to PostgreSQL as one query. */
 const RECHECK_BATCH_MS = 5;
 
 /** A registration with the decision hub: settles on the request's decision message, or a timeout. */
@@ -37,9 +37,18 @@ export class DecisionWait {
    */
   private readonly statuses: DataLoader<string, RequestStatus | undefined>;
   private readonly positions: WaitlistPositions;
+  /** Decided requests read for waits that begin, together: a sale's thousands of polls at once. */
+  private readonly decided: DataLoader<string, BookingRequestView | undefined>;
 
   constructor(private readonly deps: DecisionWaitDeps) {
     this.positions = new WaitlistPositions(deps.db, deps.hub);
+    this.decided = new DataLoader(
+      async (ids) => {
+        const found = await findDecidedRequests(deps.db, ids, this.placeOf);
+        return ids.map((id) => found.get(id));
+      },
+      { cache: false, maxBatchSize: 1_000, batchScheduleFn: (run) => setTimeout(run, RECHECK_BATCH_MS) },
+    );
     this.statuses = new DataLoader(
       async (ids) => {
         const found = await requestStatuses(deps.db, ids);
@@ -66,12 +75,12 @@ export class DecisionWait {
       pending = await this.pendingView(eventId, requestId);
     } catch (err) {
       // Redis unavailable: a decided request can still be answered from Postgres.
-      const decided = await findDecidedRequest(this.deps.db, requestId, this.placeOf);
+      const decided = await this.decided.load(requestId);
       if (decided) return decided;
       throw err;
     }
     if (pending) return pending;
-    const decided = await findDecidedRequest(this.deps.db, requestId, this.placeOf);
+    const decided = await this.decided.load(requestId);
     if (decided) return decided;
     // Lost by Redis and waiting in the journal for a worker to recover it.
     const journalled = await findAcceptedRequest(this.deps.db, requestId);

@@ -4,14 +4,25 @@ import { sql } from 'kysely';
 
 import type { Db } from './connection.ts';
 
+/** A waitlisted request's place on the list (1 = next). */
+export type PositionOf = (eventId: string, requestId: string) => Promise<number>;
+
 /** A decided request as recorded, with its booking id when confirmed; undefined while pending. */
-export async function findDecidedRequest(
+export async function findDecidedRequest(db: Db, requestId: string, positionOf?: PositionOf): Promise<BookingRequestView | undefined> {
+  return (await findDecidedRequests(db, [requestId], positionOf)).get(requestId);
+}
+
+/**
+ * The decided requests among `requestIds`, as `findDecidedRequest` reads each, in one query. Places
+ * on a waiting list come from `positionOf`, by default counted in PostgreSQL.
+ */
+export async function findDecidedRequests(
   db: Db,
-  requestId: string,
-  /** A waitlisted request's place on the list (1 = next); by default counted in PostgreSQL. */
-  positionOf: (eventId: string, requestId: string) => Promise<number> = (eventId, id) => waitlistPosition(db, eventId, id),
-): Promise<BookingRequestView | undefined> {
-  const row = await db
+  requestIds: readonly string[],
+  positionOf: PositionOf = (eventId, id) => waitlistPosition(db, eventId, id),
+): Promise<Map<string, BookingRequestView>> {
+  if (requestIds.length === 0) return new Map();
+  const rows = await db
     .selectFrom('booking_requests as r')
     .leftJoin('bookings as b', 'b.request_id', 'r.id')
     .select([
@@ -25,21 +36,24 @@ export async function findDecidedRequest(
       'r.decided_at',
       'b.id as booking_id',
     ])
-    .where('r.id', '=', requestId)
-    .executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    requestId: row.id,
-    eventId: row.event_id,
-    userId: row.user_id,
-    quantity: row.quantity,
-    status: row.status,
-    ...(row.reason ? { reason: row.reason as RejectionReason } : {}),
-    ...(row.booking_id ? { bookingId: row.booking_id } : {}),
-    acceptedAt: row.accepted_at.toISOString(),
-    decidedAt: row.decided_at.toISOString(),
-    ...(row.status === 'waitlisted' ? { waitlistPosition: await positionOf(row.event_id, row.id) } : {}),
-  };
+    .where('r.id', 'in', [...requestIds])
+    .execute();
+  const views = new Map<string, BookingRequestView>();
+  for (const row of rows) {
+    views.set(row.id, {
+      requestId: row.id,
+      eventId: row.event_id,
+      userId: row.user_id,
+      quantity: row.quantity,
+      status: row.status,
+      ...(row.reason ? { reason: row.reason as RejectionReason } : {}),
+      ...(row.booking_id ? { bookingId: row.booking_id } : {}),
+      acceptedAt: row.accepted_at.toISOString(),
+      decidedAt: row.decided_at.toISOString(),
+      ...(row.status === 'waitlisted' ? { waitlistPosition: await positionOf(row.event_id, row.id) } : {}),
+    });
+  }
+  return views;
 }
 
 /** The places on the event's waiting list (1 = next) of those of `requestIds` that are on it. */
