@@ -169,7 +169,7 @@ async function main(): Promise<number> {
         '# Booking strategies benchmark',
         '',
         'The same scenarios, on the same machine in one run, against (1) this pipeline (the real API and worker,',
-        '`startApi` + `startWorker` in the bench process, admission gate on, one pg pool of `DATABASE_POOL_SIZE`);',
+        '`startApi` + `startWorker` in the bench process, admission gate on, `DATABASE_POOL_SIZE` connections in all, a pool for each role);',
         '(2) a synchronous API doing one conditional `UPDATE ... WHERE available >= n` and the booking `INSERT` in one',
         `transaction; (3) optimistic locking with a version column, retrying a version conflict at once up to ${OPTIMISTIC_RETRIES} times;`,
         '(4) pessimistic locking with `SELECT ... FOR UPDATE`. (2)-(4) are small Express servers in',

@@ -7,7 +7,7 @@ import { openDatabase, superviseProcess } from '@booking/lifecycle';
 const supervisor = superviseProcess();
 
 const { apiOptionsFromEnv, startApi } = await import('@booking/api');
-const { loadEnvOrExit, resolveAdminKey, serverStartEnv } = await import('@booking/config');
+const { loadEnvOrExit, resolveAdminKey, rolePoolSizes, serverStartEnv } = await import('@booking/config');
 const { MetricsRegistry, collectProcessMetrics, createLogger } = await import('@booking/observability');
 const { startWorker, workerOptionsFromEnv } = await import('@booking/worker');
 
@@ -17,10 +17,11 @@ const admin = resolveAdminKey(env.ADMIN_API_KEY);
 if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
 
 await supervisor.run(logger, async () => {
-  const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-api', migrate: env.MIGRATE_ON_START });
-  // A pool for each role, of DATABASE_POOL_SIZE each, as when they run apart: with one, a sale's
-  // long-poll reads queued ahead of the worker's decisions and starved them.
-  const workerDb = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-worker', migrate: false }).catch(async (err: unknown) => {
+  // A pool for each role, sharing DATABASE_POOL_SIZE: with one, a sale's long-poll reads queued ahead
+  // of the worker's decisions and starved them.
+  const sizes = rolePoolSizes(env.DATABASE_POOL_SIZE);
+  const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: sizes.api, applicationName: 'booking-api', migrate: env.MIGRATE_ON_START });
+  const workerDb = await openDatabase({ url: env.DATABASE_URL, poolSize: sizes.worker, applicationName: 'booking-worker', migrate: false }).catch(async (err: unknown) => {
     await db.destroy();
     throw err;
   });

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { type ApiHandle, startApi } from '@booking/api';
-import type { ServerEnv } from '@booking/config';
+import { type ServerEnv, rolePoolSizes } from '@booking/config';
 import { createDb } from '@booking/db';
 import { MetricsRegistry, createLogger } from '@booking/observability';
 import type { RedisSettings } from '@booking/queue';
@@ -37,8 +37,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const logLevel = process.env.BENCH_LOG_LEVEL;
   const logger = createLogger({ level: logLevel ?? 'error', service: 'bench', silent: !logLevel });
   const adminKey = `bench-${randomBytes(12).toString('hex')}`;
-  const { db, pool } = createDb({ url: o.databaseUrl, poolSize: o.env.DATABASE_POOL_SIZE, applicationName: 'booking-bench-api' });
-  const workerDb = createDb({ url: o.databaseUrl, poolSize: o.env.DATABASE_POOL_SIZE, applicationName: 'booking-bench-worker' });
+  // DATABASE_POOL_SIZE connections in all, a pool for each role, as `npm start` shares them.
+  const sizes = rolePoolSizes(o.env.DATABASE_POOL_SIZE);
+  const { db, pool } = createDb({ url: o.databaseUrl, poolSize: sizes.api, applicationName: 'booking-bench-api' });
+  const workerDb = createDb({ url: o.databaseUrl, poolSize: sizes.worker, applicationName: 'booking-bench-worker' });
   // One registry for both roles, as in `npm start`.
   const registry = new MetricsRegistry();
   let worker: WorkerHandle | undefined;
