@@ -1,6 +1,6 @@
-// Runs the Artillery load-test runner (`npm run loadtest -- predecessor --smoke`) against the real
-// service started as a child process, the way a user would: the scenario must pass its invariant
-// checks and the summary must report nothing oversold and nothing left pending. Artillery is not a
+// Runs the Artillery load-test runner (`npm run loadtest -- predecessor --smoke`, then `holds-sale`)
+// against the real service started as a child process, the way a user would: each scenario must pass
+// its invariant checks and the audit of the service's database. Artillery is not a
 // dependency: the runner fetches it with npx, so the first run on a machine downloads it (about a
 // minute); later runs take it from the npm cache.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -38,7 +38,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs:
   });
 }
 
-describe('npm run loadtest -- predecessor --smoke against the running service', () => {
+describe('npm run loadtest -- <scenario> --smoke against the running service', () => {
   let database: TestDatabase;
   let prefix: string;
   let server: ChildProcess;
@@ -80,6 +80,17 @@ describe('npm run loadtest -- predecessor --smoke against the running service', 
     }
   }, 60_000);
 
+  /** `npm run loadtest -- <scenario> --smoke` against the service, auditing the service's database at its end. */
+  async function loadtest(scenario: string): Promise<{ result: Finished; context: string }> {
+    const result = await run(
+      'npm',
+      ['run', 'loadtest', '--', scenario, '--smoke'],
+      { ...process.env, TARGET: baseUrl, ADMIN_API_KEY, SMOKE: '', DATABASE_URL: database.url },
+      FIVE_MINUTES - 10_000,
+    );
+    return { result, context: `${result.output}\n--- service\n${serverOutput}` };
+  }
+
   afterAll(async () => {
     if (server && server.exitCode === null) {
       const exited = once(server, 'exit');
@@ -94,13 +105,7 @@ describe('npm run loadtest -- predecessor --smoke against the running service', 
     'passes its invariant checks with nothing oversold and nothing pending',
     async () => {
       const started = Date.now();
-      const result = await run(
-        'npm',
-        ['run', 'loadtest', '--', 'predecessor', '--smoke'],
-        { ...process.env, TARGET: baseUrl, ADMIN_API_KEY, SMOKE: '', DATABASE_URL: database.url },
-        FIVE_MINUTES - 10_000,
-      );
-      const context = `${result.output}\n--- service\n${serverOutput}`;
+      const { result, context } = await loadtest('predecessor');
       expect(result.code, context).toBe(0);
       // The runner ends with the operators' audit of the service's database.
       expect(result.output, context).toMatch(/^\s+\d+ events checked, 0 violation\(s\)$/m);
@@ -117,13 +122,7 @@ describe('npm run loadtest -- predecessor --smoke against the running service', 
   it(
     'runs the holds sale (npm run loadtest -- holds-sale --smoke): nothing sold twice, nothing left held, the audit clean',
     async () => {
-      const result = await run(
-        'npm',
-        ['run', 'loadtest', '--', 'holds-sale', '--smoke'],
-        { ...process.env, TARGET: baseUrl, ADMIN_API_KEY, SMOKE: '', DATABASE_URL: database.url },
-        FIVE_MINUTES - 10_000,
-      );
-      const context = `${result.output}\n--- service\n${serverOutput}`;
+      const { result, context } = await loadtest('holds-sale');
       expect(result.code, context).toBe(0);
       expect(result.output, context).toMatch(/^result:\s+PASS/m);
       expect(result.output, context).toMatch(/^\s+\d+ events checked, 0 violation\(s\)$/m);
