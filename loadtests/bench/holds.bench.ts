@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util';
 
 import { parseEnv, serverEnv } from '@booking/config';
 import { auditInvariants, createDb } from '@booking/db';
+import { seededRandom } from '@booking/test-support';
 import { Agent, request } from 'undici';
 
 import { createBenchDatabase } from './lib/database.ts';
@@ -73,24 +74,13 @@ interface ClientReport {
   outcomes: UserOutcome[];
 }
 
-/** A small deterministic random source (mulberry32), so a run can be repeated. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // The users (child process).
 
 async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
   const agent = new Agent({ connections: plan.users + 16, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
-  const rnd = random(plan.seed);
+  const rnd = seededRandom(plan.seed);
   const started = performance.now();
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) => {
     // No abort signal per request: 10,000 listeners on one signal made adding each one cost more

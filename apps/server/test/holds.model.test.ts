@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { seededRandom } from '@booking/test-support';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -12,17 +13,6 @@ import { type Stack, startStack } from './stack.ts';
 // available and (at the end) every booking's status must be the model's. Seeded, so a failure can be
 // replayed: the seed is in the test's name.
 
-/** mulberry32: a small seeded generator, enough to pick steps. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Status = 'held' | 'confirmed' | 'cancelled' | 'expired';
 
@@ -94,7 +84,7 @@ describe('holds against a model of the rules', () => {
   });
 
   it.each(Array.from({ length: RUNS }, (_, i) => BASE_SEED + i))('random sequence with seed %i', async (seed) => {
-    const rnd = random(seed);
+    const rnd = seededRandom(seed);
     const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const capacity = 3 + Math.floor(rnd() * 5);
     const maxPerUser = rnd() < 0.5 ? 3 : undefined;

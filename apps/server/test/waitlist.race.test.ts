@@ -1,3 +1,4 @@
+import { seededRandom } from '@booking/test-support';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -5,17 +6,6 @@ import { createEvent, request } from './http.ts';
 import { expectEventInvariants } from './invariants.ts';
 import { type Stack, startStack } from './stack.ts';
 
-/** mulberry32, for a reproducible mix of quantities. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('waiting list under concurrent cancellations', () => {
   let stack: Stack;
@@ -35,7 +25,7 @@ describe('waiting list under concurrent cancellations', () => {
     );
     expect(sold.every((r) => r.body.status === 'confirmed')).toBe(true);
     // The list: 500 requests in waves of 100 at once; their joining order is what PostgreSQL recorded.
-    const rnd = random(500);
+    const rnd = seededRandom(500);
     for (let i = 0; i < 500; i += 100) {
       const answers = await Promise.all(
         Array.from({ length: 100 }, (_, j) =>

@@ -3,3 +3,4 @@ export * from './env.ts';
 export * from './logger.ts';
 export * from './redis.ts';
 export * from './private-postgres.ts';
+export * from './random.ts';
