@@ -105,6 +105,27 @@ describe('waiting list', () => {
     expect((await request(stack.baseUrl, 'GET', `/v1/events/${event.id}`)).body.available).toBe(1);
   });
 
+  it('answers SOLD_OUT at the door once the list is full, and takes entries again when one leaves', async () => {
+    const event = await createEvent(stack.baseUrl, { capacity: 1, waitlistLimit: 1 });
+    expect((await send(stack, event.id, 'ann', 1)).body.status).toBe('confirmed');
+    const w1 = await send(stack, event.id, 'w1', 1, true);
+    expect(w1.body).toMatchObject({ status: 'waitlisted', waitlistPosition: 1 });
+    // The first request beyond the list's room reaches the worker, which refuses it and tells the door.
+    const over = await send(stack, event.id, 'w2', 1, true);
+    expect(over.body).toMatchObject({ status: 'rejected', reason: 'SOLD_OUT' });
+    // From then on the door refuses at once, without queuing.
+    const atDoor = await send(stack, event.id, 'w3', 1, true);
+    expect(atDoor.status).toBe(409);
+    expect(atDoor.body.code).toBe('SOLD_OUT');
+    expect(problemDetails.safeParse(atDoor.body).success).toBe(true);
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM booking_requests WHERE event_id = ${event.id} AND user_id = 'w3'`.execute(stack.db);
+    expect(rows[0]!.n, 'nothing was queued or recorded for the refused request').toBe(0);
+    // An entry leaves: the list has room again, at the door too.
+    expect((await withdraw(stack, w1.body.requestId)).status).toBe(200);
+    expect((await send(stack, event.id, 'w4', 1, true)).body).toMatchObject({ status: 'waitlisted', waitlistPosition: 1 });
+    await expectEventInvariants(stack.db, event.id);
+  });
+
   it('shows places that move up at once when an entry ahead leaves the list', async () => {
     const event = await createEvent(stack.baseUrl, { capacity: 1, waitlistLimit: 5 });
     await send(stack, event.id, 'ann', 1);

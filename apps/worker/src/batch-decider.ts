@@ -88,8 +88,11 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
    * (with a rebuild when one is due) and the decisions' message, sent together in this order.
    */
   function announce({ jobId, eventId, requests, decisions, decisionMs, positions }: Committed): { settled: Promise<void>; published: Promise<void> } {
+    // A request that would have joined the waiting list, refused SOLD_OUT: the list is full, and the
+    // door can say so itself from now on (until entries leave the list).
+    const listFull = requests.some((r) => r.waitlist === true && decisions.get(r.requestId)?.reason === 'SOLD_OUT' && !decisions.get(r.requestId)?.replayed);
     // The settlement first: the next transaction waits for it, the message does not.
-    const settled = retrying(jobId, eventId, 'gate settlement', () =>
+    const settling = retrying(jobId, eventId, 'gate settlement', () =>
       deps.gate.afterDecisions(
         eventId,
         jobId ?? '',
@@ -100,6 +103,7 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
         decisionMs,
       ),
     );
+    const settled = listFull ? settling.then(() => retrying(jobId, eventId, 'waiting list full', () => deps.gate.markWaitlistFull(eventId, true))) : settling;
     // The decisions' message only once the gate is settled: a client that learns its decision and
     // submits again finds the gate as the decision left it. Counting, logging and building the
     // message overlap the settlement's round trip; a settlement that failed does not hold it back.

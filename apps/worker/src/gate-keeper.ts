@@ -66,6 +66,11 @@ export class GateKeeper {
     }
   }
 
+  /** Tells the door whether the event's waiting list is full (see AdmissionGate.markWaitlistFull). */
+  markWaitlistFull(eventId: string, full: boolean): Promise<void> {
+    return this.gate.markWaitlistFull(eventId, full);
+  }
+
   /** Ids of the requests the event's queue holds now. */
   queuedRequestIds(eventId: string): Promise<Set<string>> {
     return this.gate.queuedRequestIds(eventId);

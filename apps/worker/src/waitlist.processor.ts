@@ -36,6 +36,8 @@ export function waitlistSteps(deps: ProcessorDeps, retrying: Retrying) {
    * the gate, so the gate is rebuilt even when nothing is promoted now.
    */
   async function promoted(jobId: string | undefined, eventId: string, outcomes: WaitlistOutcome[], redelivered: boolean): Promise<void> {
+    // Entries left the list: it has room again, and the door must not say otherwise.
+    if (outcomes.length > 0 || redelivered) await retrying(jobId, eventId, 'waiting list room', () => deps.gate.markWaitlistFull(eventId, false));
     if (outcomes.length > 0 || redelivered) {
       await retrying(jobId, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, jobId ?? ''));
     }
@@ -50,6 +52,7 @@ export function waitlistSteps(deps: ProcessorDeps, retrying: Retrying) {
     const rejected = await retrying(job.id, data.eventId, 'withdrawal', () =>
       rejectWaitlisted(deps.db, data.eventId, data.requestId, 'WITHDRAWN', epoch),
     );
+    if (rejected.length > 0 || job.attemptsStarted > 1) await retrying(job.id, data.eventId, 'waiting list room', () => deps.gate.markWaitlistFull(data.eventId, false));
     deps.logger.info('withdrawal applied', { eventId: data.eventId, jobId: job.id, withdrawn: rejected.length });
     // Published either way: the API waits for it to answer, with what PostgreSQL has.
     await deps.publish({ type: 'withdrawal', requestId: data.requestId });

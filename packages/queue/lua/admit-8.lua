@@ -1,8 +1,8 @@
 -- KEYS: gate, held, users, pending, seq, idem, rate, addressRate. ARGV: requestId, quantity, userId,
 -- maxPerUser (0 = none), idemRecord ('' = no key), idemTtlSeconds, enabled ('1'/'0'), acceptedAt,
 -- ratePoints (0 = no limit), rateWindowMs, addressPoints (0 = no limit), waitlist ('1': the request may
--- join the event's waiting list, so it is queued without a promise where it would be SOLD_OUT; the
--- worker decides whether the list has room).
+-- join the event's waiting list, so it is queued without a promise where it would be SOLD_OUT, unless
+-- the gate's `wlfull` says the list is full; the worker decides whether the list has room).
 -- In this order, atomically: a repeated Idempotency-Key answers {'IDEM', record} (counted against no
 -- limit); a client address, then a user, over its rate limit (`addressRate` and `rate` count the
 -- address's and the user's new requests for the event in a fixed window) answers
@@ -52,7 +52,7 @@ else
   if limited then
     outcome = 'UNHELD'
   elseif tonumber(avail) < q then
-    if ARGV[12] == '1' then outcome = 'UNHELD' else outcome = 'SOLD_OUT' end
+    if ARGV[12] == '1' and redis.call('HGET', KEYS[1], 'wlfull') ~= '1' then outcome = 'UNHELD' else outcome = 'SOLD_OUT' end
   else
     redis.call('HINCRBY', KEYS[1], 'avail', -q)
     redis.call('HSET', KEYS[2], ARGV[1], q .. '|' .. ARGV[3])

@@ -107,6 +107,18 @@ export class AdmissionGate {
     return gateKeys(this.prefix, eventId);
   }
 
+  /**
+   * Whether the event's waiting list is full: then the door answers SOLD_OUT to a request that would
+   * join it (`"waitlist": true` with no seats left), as it does to any other, instead of queuing it
+   * for the worker to refuse. The worker marks the list full when it refuses such a request for want
+   * of room, and unmarks it when entries leave the list (promoted, withdrawn).
+   */
+  async markWaitlistFull(eventId: string, full: boolean): Promise<void> {
+    const key = this.keys(eventId).gate;
+    if (full) await this.redis.hset(key, 'wlfull', '1');
+    else await this.redis.hdel(key, 'wlfull');
+  }
+
   /** Opens the gate of a new event with every seat available (nothing can be queued yet). */
   async open(eventId: string, capacity: number): Promise<void> {
     await this.redis.hset(this.keys(eventId).gate, 'avail', capacity);
