@@ -91,9 +91,9 @@ describe('holds under concurrency', () => {
     expect(delta('booking_holds_expired_total')).toBe(expired);
   });
 
-  it('500 holds expiring while 1,000 new requests arrive: seats exact, none given twice', async () => {
-    const event = await createEvent(stack.baseUrl, { capacity: 500, holdSeconds: 600 });
-    const first = await bookAll(stack, event.id, Array.from({ length: 500 }, (_, i) => `old-${i}`));
+  it('1,000 holds expiring while 1,000 new requests arrive: seats exact, none given twice', async () => {
+    const event = await createEvent(stack.baseUrl, { capacity: 1_000, holdSeconds: 600 });
+    const first = await bookAll(stack, event.id, Array.from({ length: 1_000 }, (_, i) => `old-${i}`));
     expect(first.every((d) => d.status === 'confirmed')).toBe(true);
     // The holds fall due over two seconds, oldest first, while new requests arrive for three.
     await sql`
@@ -106,18 +106,18 @@ describe('holds under concurrency', () => {
       await sleep(300);
     }
     const during = (await Promise.all(waves)).flat();
-    expect(await untilOldExpired(stack, event.id)).toBe(500);
+    expect(await untilOldExpired(stack, event.id)).toBe(1_000);
     // Then more than enough requests for what is left: the event ends exactly sold out.
-    const after = await bookAll(stack, event.id, Array.from({ length: 600 }, (_, i) => `last-${i}`));
+    const after = await bookAll(stack, event.id, Array.from({ length: 1_100 }, (_, i) => `last-${i}`));
 
     const taken = [...during, ...after].filter((d) => d.status === 'confirmed').length;
-    expect(taken).toBe(500);
+    expect(taken).toBe(1_000);
     const { rows } = await sql<{ held: number; expired: number; users: number }>`
       SELECT count(*) FILTER (WHERE status = 'held')::int AS held,
              count(*) FILTER (WHERE status = 'expired')::int AS expired,
              count(DISTINCT user_id) FILTER (WHERE status = 'held')::int AS users
         FROM bookings WHERE event_id = ${event.id}`.execute(stack.db);
-    expect(rows[0]).toEqual({ held: 500, expired: 500, users: 500 });
+    expect(rows[0]).toEqual({ held: 1_000, expired: 1_000, users: 1_000 });
     expect((await request(stack.baseUrl, 'GET', `/v1/events/${event.id}`)).body.available).toBe(0);
     await expectEventInvariants(stack.db, event.id);
   });
