@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { type Db, cancelBooking, isStaleLeaseError, listUndecidedAccepted, toBookingView, withPromotion } from '@booking/db';
 import type { Logger, WorkerMetrics } from '@booking/observability';
 import {
@@ -23,6 +25,8 @@ export const MAX_REQUESTS_PER_BATCH = 1_000;
  * on how long a shutdown or a handover waits for the job in progress.
  */
 export const MAX_BATCHES_PER_JOB = 20;
+/** How long after a request's acceptance the journal is taken to hold it (the recovery waits as long). */
+const JOURNAL_CATCH_UP_MS = 500;
 
 /**
  * The jobs of an event's queue that the worker may take together with the one in hand: the booking
@@ -100,6 +104,11 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
     // A recovery since this request was accepted has already covered everything accepted before it.
     if ((lastRecovery.get(eventId) ?? -Infinity) >= until.getTime()) return;
     lastRecovery.set(eventId, Date.now());
+    // The API journals accepted requests behind its 202s (every few milliseconds, longer on a busy
+    // machine): give the journal time to hold every request accepted up to `until`, or one found
+    // later would be decided behind the rebuilt gate's back and take seats it promised to others.
+    const catchUp = until.getTime() + JOURNAL_CATCH_UP_MS - Date.now();
+    if (catchUp > 0) await sleep(catchUp);
     const accepted = await retrying(jobId, eventId, 'recovery', () => listUndecidedAccepted(deps.db, eventId, until));
     // A journal row is written only after its job was queued: undecided and not in the queue is lost.
     const queued = accepted.length > 0 ? await deps.gate.queuedRequestIds(eventId) : new Set<string>();
