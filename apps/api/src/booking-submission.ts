@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type Db, findRequestByIdempotencyKey } from '@booking/db';
 import { AppError, type CreateBookingBody, newRequestId } from '@booking/domain';
 import { type AdmissionGate, type BookingRequestData, type RedisClient, idempotencyKeyName } from '@booking/queue';
 
@@ -25,10 +24,11 @@ export interface PendingBody {
 }
 
 export interface SubmissionDeps {
-  /** Where idempotency keys are kept for good (the journal and the decisions). */
-  db: Db;
-  /** Looks a key up there; by default one query each (the API gathers them: DurableKeys). */
-  findDurableKey?: (eventId: string, keyHash: string) => Promise<{ id: string; userId: string; quantity: number } | undefined>;
+  /**
+   * Looks a key up where idempotency keys are kept for good, the journal and the decisions in
+   * PostgreSQL (the API gathers the lookups: DurableKeys).
+   */
+  findDurableKey: (eventId: string, keyHash: string) => Promise<{ id: string; userId: string; quantity: number } | undefined>;
   gate: AdmissionGate;
   queues: QueueRegistry;
   redis: RedisClient;
@@ -198,7 +198,7 @@ export async function submitBooking(
  * it accepted, in the journal or decided), stored in Redis again; undefined when there is none.
  */
 async function durableReplay(deps: SubmissionDeps, eventId: string, keyHash: string, idemKey: string): Promise<string | undefined> {
-  const found = await (deps.findDurableKey ? deps.findDurableKey(eventId, keyHash) : findRequestByIdempotencyKey(deps.db, eventId, keyHash));
+  const found = await deps.findDurableKey(eventId, keyHash);
   if (!found) return undefined;
   const body: PendingBody = { requestId: found.id, status: 'pending', eventId, userId: found.userId, quantity: found.quantity };
   const record: IdempotencyRecord = {

@@ -1,8 +1,7 @@
 import { type Db, findAcceptedRequest, findDecidedRequests, requestStatuses } from '@booking/db';
 import type { BookingRequestView, RequestStatus } from '@booking/domain';
 import type { AdmissionGate, DecisionHub, WaitOutcome } from '@booking/queue';
-import DataLoader from 'dataloader';
-
+import { gathered } from './gathered.ts';
 import { WaitlistPositions } from './waitlist-positions.ts';
 
 /** Longest a wait of a pending request goes without reading the request's record again. */
@@ -31,31 +30,16 @@ export interface DecisionWaitDeps {
 
 /** Reads and awaits the decisions of booking requests, for the long-poll and for `Prefer: wait`. */
 export class DecisionWait {
-  /**
-   * The statuses of waitlisted requests whose wait reached the end of a segment, read together: one
-   * query for all those of a few milliseconds instead of one each (nothing is cached between batches).
-   */
-  private readonly statuses: DataLoader<string, RequestStatus | undefined>;
   private readonly positions: WaitlistPositions;
-  /** Decided requests read for waits that begin, together: a sale's thousands of polls at once. */
-  private readonly decided: DataLoader<string, BookingRequestView | undefined>;
+  /** Decided requests read for waits that begin, gathered: a sale's thousands of polls at once. */
+  private readonly decided: (requestId: string) => Promise<BookingRequestView | undefined>;
+  /** Statuses of waitlisted requests whose wait reached the end of a segment, gathered likewise. */
+  private readonly statuses: (requestId: string) => Promise<RequestStatus | undefined>;
 
   constructor(private readonly deps: DecisionWaitDeps) {
     this.positions = new WaitlistPositions(deps.db, deps.hub);
-    this.decided = new DataLoader(
-      async (ids) => {
-        const found = await findDecidedRequests(deps.db, ids, this.placeOf);
-        return ids.map((id) => found.get(id));
-      },
-      { cache: false, maxBatchSize: 1_000, batchScheduleFn: (run) => setTimeout(run, RECHECK_BATCH_MS) },
-    );
-    this.statuses = new DataLoader(
-      async (ids) => {
-        const found = await requestStatuses(deps.db, ids);
-        return ids.map((id) => found.get(id));
-      },
-      { cache: false, maxBatchSize: 1_000, batchScheduleFn: (run) => setTimeout(run, RECHECK_BATCH_MS) },
-    );
+    this.decided = gathered(RECHECK_BATCH_MS, (ids) => findDecidedRequests(deps.db, ids, this.placeOf));
+    this.statuses = gathered(RECHECK_BATCH_MS, (ids) => requestStatuses(deps.db, ids));
   }
 
   private readonly placeOf = (eventId: string, requestId: string) => this.positions.of(eventId, requestId);
@@ -75,12 +59,12 @@ export class DecisionWait {
       pending = await this.pendingView(eventId, requestId);
     } catch (err) {
       // Redis unavailable: a decided request can still be answered from Postgres.
-      const decided = await this.decided.load(requestId);
+      const decided = await this.decided(requestId);
       if (decided) return decided;
       throw err;
     }
     if (pending) return pending;
-    const decided = await this.decided.load(requestId);
+    const decided = await this.decided(requestId);
     if (decided) return decided;
     // Lost by Redis and waiting in the journal for a worker to recover it.
     const journalled = await findAcceptedRequest(this.deps.db, requestId);
@@ -134,7 +118,7 @@ export class DecisionWait {
         try {
           // A waitlisted request changes only in PostgreSQL: its status alone is read again (with
           // others', in one query), and the whole view (with its place on the list) once it changed.
-          const unchanged = from === 'waitlisted' && last !== undefined && (await this.statuses.load(requestId)) === 'waitlisted';
+          const unchanged = from === 'waitlisted' && last !== undefined && (await this.statuses(requestId)) === 'waitlisted';
           if (!unchanged) last = await this.current(eventId, requestId);
         } catch (err) {
           waiter.cancel();

@@ -1,5 +1,6 @@
 import { type Db, findRequestsByIdempotencyKeys } from '@booking/db';
-import DataLoader from 'dataloader';
+
+import { gathered } from './gathered.ts';
 
 /** How long lookups gather before they go to PostgreSQL as one query per event. */
 const BATCH_MS = 2;
@@ -14,32 +15,27 @@ export type DurableRequest = { id: string; userId: string; quantity: number };
  * route). They are gathered for a couple of milliseconds and asked together, one query per event.
  */
 export class DurableKeys {
-  private readonly loader: DataLoader<string, DurableRequest | undefined>;
+  private readonly lookup: (key: string) => Promise<DurableRequest | undefined>;
 
   constructor(db: Db) {
-    this.loader = new DataLoader(
-      async (keys) => {
-        const byEvent = new Map<string, string[]>();
-        for (const key of keys) {
-          const [eventId, keyHash] = split(key);
-          const list = byEvent.get(eventId);
-          if (list) list.push(keyHash);
-          else byEvent.set(eventId, [keyHash]);
-        }
-        const found = new Map<string, DurableRequest>();
-        await Promise.all(
-          [...byEvent].map(async ([eventId, hashes]) => {
-            for (const [keyHash, request] of await findRequestsByIdempotencyKeys(db, eventId, hashes)) found.set(`${eventId}\n${keyHash}`, request);
-          }),
-        );
-        return keys.map((key) => found.get(key));
-      },
-      { cache: false, maxBatchSize: 1_000, batchScheduleFn: (run) => setTimeout(run, BATCH_MS) },
-    );
+    this.lookup = gathered(BATCH_MS, async (keys) => {
+      const byEvent = new Map<string, string[]>();
+      for (const key of keys) {
+        const [eventId, keyHash] = split(key);
+        byEvent.set(eventId, [...(byEvent.get(eventId) ?? []), keyHash]);
+      }
+      const found = new Map<string, DurableRequest>();
+      await Promise.all(
+        [...byEvent].map(async ([eventId, hashes]) => {
+          for (const [keyHash, request] of await findRequestsByIdempotencyKeys(db, eventId, hashes)) found.set(`${eventId}\n${keyHash}`, request);
+        }),
+      );
+      return found;
+    });
   }
 
   find(eventId: string, keyHash: string): Promise<DurableRequest | undefined> {
-    return this.loader.load(`${eventId}\n${keyHash}`);
+    return this.lookup(`${eventId}\n${keyHash}`);
   }
 }
 

@@ -175,7 +175,6 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
     decisions: new DecisionWait({ db: options.db, gate, hub }),
     redisBreaker,
     submission: {
-      db: options.db,
       findDurableKey: (eventId, keyHash) => durableKeys.find(eventId, keyHash),
       gate,
       queues,

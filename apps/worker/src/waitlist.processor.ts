@@ -36,9 +36,9 @@ export function waitlistSteps(deps: ProcessorDeps, retrying: Retrying) {
    * the gate, so the gate is rebuilt even when nothing is promoted now.
    */
   async function promoted(jobId: string | undefined, eventId: string, outcomes: WaitlistOutcome[], redelivered: boolean): Promise<void> {
-    // Entries left the list: it has room again, and the door must not say otherwise.
-    if (outcomes.length > 0 || redelivered) await retrying(jobId, eventId, 'waiting list room', () => deps.gate.markWaitlistFull(eventId, false));
     if (outcomes.length > 0 || redelivered) {
+      // Entries left the list: it has room again, and the door must not say otherwise.
+      await retrying(jobId, eventId, 'waiting list room', () => deps.gate.markWaitlistFull(eventId, false));
       await retrying(jobId, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, jobId ?? ''));
     }
     if (outcomes.length === 0) return;

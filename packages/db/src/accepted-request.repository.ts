@@ -57,26 +57,8 @@ function toAccepted(row: Selectable<AcceptedRequestTable>): AcceptedRequest {
 }
 
 /**
- * The request an event accepted with this Idempotency-Key (its SHA-256, hex), decided or still in
- * the journal; undefined when none did.
- */
-export async function findRequestByIdempotencyKey(
-  db: Db,
-  eventId: string,
-  keyHash: string,
-): Promise<{ id: string; userId: string; quantity: number } | undefined> {
-  const { rows } = await sql<{ id: string; user_id: string; quantity: number }>`
-    SELECT id, user_id, quantity FROM booking_requests WHERE event_id = ${eventId} AND idempotency_key = ${keyHash}
-    UNION ALL
-    SELECT id, user_id, quantity FROM accepted_requests WHERE event_id = ${eventId} AND idempotency_key = ${keyHash}
-    LIMIT 1`.execute(db);
-  const row = rows[0];
-  return row && { id: row.id, userId: row.user_id, quantity: row.quantity };
-}
-
-/**
- * `findRequestByIdempotencyKey` for many keys of one event in one query: the request each key hash
- * names (decided or in the journal), for those that name one.
+ * The requests an event accepted with these Idempotency-Keys (their SHA-256, hex), decided or still
+ * in the journal, in one query: by key hash, for those that name one.
  */
 export async function findRequestsByIdempotencyKeys(
   db: Db,

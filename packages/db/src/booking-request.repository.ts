@@ -7,14 +7,10 @@ import type { Db } from './connection.ts';
 /** A waitlisted request's place on the list (1 = next). */
 export type PositionOf = (eventId: string, requestId: string) => Promise<number>;
 
-/** A decided request as recorded, with its booking id when confirmed; undefined while pending. */
-export async function findDecidedRequest(db: Db, requestId: string, positionOf?: PositionOf): Promise<BookingRequestView | undefined> {
-  return (await findDecidedRequests(db, [requestId], positionOf)).get(requestId);
-}
-
 /**
- * The decided requests among `requestIds`, as `findDecidedRequest` reads each, in one query. Places
- * on a waiting list come from `positionOf`, by default counted in PostgreSQL.
+ * The decided requests among `requestIds` as recorded, in one query, with the booking id of those
+ * confirmed (pending ones are absent). Places on a waiting list come from `positionOf`, by default
+ * counted in PostgreSQL.
  */
 export async function findDecidedRequests(
   db: Db,

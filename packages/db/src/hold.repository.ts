@@ -7,19 +7,10 @@ import type { Db } from './connection.ts';
 export type ConfirmedRow = BookingRow & { changed: boolean };
 
 /**
- * Confirms a held booking in the event's order (`confirm_booking`): before its `expires_at` it becomes
- * confirmed; at or after it the hold expires there and then. Undefined when no such booking exists.
- */
-export async function confirmBooking(db: Db, bookingId: string, epoch?: number): Promise<ConfirmedRow | undefined> {
-  const { rows } = await sql<ConfirmedRow & { request_id?: string }>`
-    SELECT c.*, b.request_id FROM confirm_booking(${bookingId}, ${epoch ?? null}::bigint) c
-      JOIN bookings b ON b.id = c.id`.execute(db);
-  return rows[0] as ConfirmedRow | undefined;
-}
-
-/**
- * Checkouts of several held bookings of one event, applied one after the other in the given order,
- * in one statement (and so in the caller's transaction): the rows of the bookings found, in that order.
+ * Checkouts of held bookings of one event in the event's order (`confirm_booking` for each, one
+ * after the other in the given order, in one statement and so in the caller's transaction): before
+ * its `expires_at` a hold becomes confirmed; at or after it the hold expires there and then. The
+ * rows of the bookings found, in that order.
  */
 export async function confirmBookings(db: Db, bookingIds: readonly string[], epoch?: number): Promise<ConfirmedRow[]> {
   if (bookingIds.length === 0) return [];

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { auditInvariants, confirmBooking, decideBookingBatch, insertEvent } from '@booking/db';
+import { auditInvariants, confirmBookings, decideBookingBatch, insertEvent } from '@booking/db';
 import { type TestDatabase, createTestDatabase } from '@booking/test-support';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ describe('npm run verify', () => {
     await insertEvent(db, { id: 'held', name: 'Held', capacity: 5, holdSeconds: 600 });
     await decideBookingBatch(db, 'plain', [request('p1', 'u1', 2), request('p2', 'u2', 3), request('p3', 'u3', 1)]);
     await decideBookingBatch(db, 'held', [request('h1', 'u1', 2), request('h2', 'u2', 1)]);
-    await confirmBooking(db, 'b-h1');
+    await confirmBookings(db, ['b-h1']);
   });
   afterAll(async () => {
     await database.drop();
