@@ -8,7 +8,11 @@ import { defineConfig } from 'vitest/config';
  */
 function closedRedisConnection(error: { message?: string; stack?: string }): boolean {
   const stack = error.stack ?? '';
-  return error.message === 'Connection is closed.' && stack.includes('ioredis/built/redis/event_handler') && !/\/(apps|packages)\/[^/]+\/src\//.test(stack);
+  return (
+    error.message === 'Connection is closed.' &&
+    stack.includes('ioredis/built/redis/event_handler') &&
+    !/\/(apps|packages)\/[^/]+\/src\//.test(stack)
+  );
 }
 
 export default defineConfig({

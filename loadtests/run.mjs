@@ -19,7 +19,7 @@
 // cached in the npm cache (~/.npm/_npx). Exit status: 0 when every invariant holds, 1 when one fails,
 // 2 when the run could not be made (bad arguments, service down, Artillery failed).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -93,7 +93,10 @@ function parseCommandLine() {
   const smoke = values.smoke || ['1', 'true', 'yes'].includes((process.env.SMOKE ?? '').toLowerCase());
   const name = positionals[0];
   const size = { ...SCENARIOS[name][smoke ? 'smoke' : 'full'] };
-  for (const [key, max] of [['seats', 1_000_000], ['events', 1000]]) {
+  for (const [key, max] of [
+    ['seats', 1_000_000],
+    ['events', 1000],
+  ]) {
     if (values[key] === undefined) continue;
     const n = Number(values[key]);
     if (!Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`--${key} must be an integer 1..${max}`);
@@ -152,7 +155,7 @@ async function createEvents(run, runId) {
           : {}),
       },
     });
-    if (res.status === 401) throw new SetupError('POST /v1/events answered 401: ADMIN_API_KEY is not the service\'s admin key');
+    if (res.status === 401) throw new SetupError("POST /v1/events answered 401: ADMIN_API_KEY is not the service's admin key");
     if (res.status !== 201) throw new Error(`POST /v1/events answered ${res.status}: ${JSON.stringify(res.body)}`);
     events.push(res.body);
   }
@@ -250,9 +253,9 @@ async function followUp(target, ids, budgetMs, adminKey) {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       for (;;) {
         const left = Math.floor((deadline - Date.now()) / 1000);
-        const res = await api(target, 'GET', `/v1/booking-requests/${encodeURIComponent(id)}?wait=${Math.max(0, Math.min(10, left))}`, { adminKey }).catch(
-          () => null,
-        );
+        const res = await api(target, 'GET', `/v1/booking-requests/${encodeURIComponent(id)}?wait=${Math.max(0, Math.min(10, left))}`, {
+          adminKey,
+        }).catch(() => null);
         if (res?.status === 200 && res.body.status !== 'pending') {
           decisions.set(id, res.body);
           break;
@@ -353,7 +356,10 @@ async function checkEvents(run, analysis) {
     const oversold = Math.max(0, t.confirmedSeats - capacity, -available);
     seats.oversold += oversold;
     const where = `event ${eventId}`;
-    if (oversold > 0) failures.push(`${where}: oversold by ${oversold} seats (capacity ${capacity}, confirmed ${t.confirmedSeats}, available ${available})`);
+    if (oversold > 0)
+      failures.push(
+        `${where}: oversold by ${oversold} seats (capacity ${capacity}, confirmed ${t.confirmedSeats}, available ${available})`,
+      );
     if (available < 0 || available > capacity) failures.push(`${where}: available ${available} outside 0..${capacity}`);
     // Clients saw every confirmation unless some submissions went unanswered or stayed pending:
     // then available may be lower than capacity - confirmed by at most those seats, never higher.
@@ -365,7 +371,8 @@ async function checkEvents(run, analysis) {
           (slack ? ` (up to ${slack} seats of unanswered or pending requests may also be taken)` : ''),
       );
     }
-    if (t.bookingIds.size !== t.confirmed) failures.push(`${where}: ${t.confirmed} confirmations but ${t.bookingIds.size} distinct booking ids`);
+    if (t.bookingIds.size !== t.confirmed)
+      failures.push(`${where}: ${t.confirmed} confirmations but ${t.bookingIds.size} distinct booking ids`);
     const falseSoldOut = t.soldOutQuantities.filter((q) => q <= available).length;
     if (falseSoldOut > 0) failures.push(`${where}: ${falseSoldOut} SOLD_OUT answers although ${available} seats are still available`);
     if (t.pending > 0) failures.push(`${where}: ${t.pending} accepted requests still pending`);
@@ -439,14 +446,17 @@ async function settleHolds(run, checkouts, startedAt, budgetMs) {
     for (const [eventId, t] of checkouts.byEvent) {
       const res = await api(run.target, 'GET', `/v1/events/${encodeURIComponent(eventId)}`);
       const where = `event ${eventId}`;
-      if (t.confirmedSeats > res.body.capacity) failures.push(`${where}: ${t.confirmedSeats} seats checked out, capacity ${res.body.capacity}`);
+      if (t.confirmedSeats > res.body.capacity)
+        failures.push(`${where}: ${t.confirmedSeats} seats checked out, capacity ${res.body.capacity}`);
       if (new Set(t.bookings).size !== t.bookings.length) failures.push(`${where}: a booking was checked out twice`);
       if (res.body.available < 0 || res.body.available > res.body.capacity - t.confirmedSeats) {
         failures.push(`${where}: available ${res.body.available}, capacity ${res.body.capacity}, ${t.confirmedSeats} seats checked out`);
       }
     }
-    if (now.confirmed < checkouts.confirmedSeats()) failures.push(`${now.confirmed} seats confirmed in the database, ${checkouts.confirmedSeats()} checkouts answered confirmed`);
-    if (settledMs === undefined) failures.push(`${now.held} seats still held ${Math.round(budgetMs / 1000)} s after the virtual users finished`);
+    if (now.confirmed < checkouts.confirmedSeats())
+      failures.push(`${now.confirmed} seats confirmed in the database, ${checkouts.confirmedSeats()} checkouts answered confirmed`);
+    if (settledMs === undefined)
+      failures.push(`${now.held} seats still held ${Math.round(budgetMs / 1000)} s after the virtual users finished`);
     for (const [status, n] of Object.entries(checkouts.serverErrors)) failures.push(`${n} checkouts answered ${status} (server error)`);
     return { settledMs, confirmed: now.confirmed, failures };
   } finally {
@@ -468,7 +478,13 @@ async function verifyDatabase() {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
-  return { ok: code === 0, lines: out.trim().split('\n').filter((l) => l && !l.startsWith('>')) };
+  return {
+    ok: code === 0,
+    lines: out
+      .trim()
+      .split('\n')
+      .filter((l) => l && !l.startsWith('>')),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -504,7 +520,10 @@ function printSummary(run, events, artillery, analysis, followedUp, check) {
     ['artillery', `exit ${artillery.code} after ${artillery.seconds.toFixed(1)} s`],
     ['virtual users', `${c('vusers.created')} created, ${c('vusers.completed')} completed, ${c('vusers.failed')} failed`],
     ['HTTP requests', `${c('http.requests')} (${httpCodes || 'no answers'}${errors ? `; ${errors}` : ''})`],
-    ['submissions', `${t.submitted}: ${t.accepted} accepted (202), ${t.soldOutAtOnce} SOLD_OUT at once (409), other ${codes(t.refused)}, ${t.unanswered} unanswered`],
+    [
+      'submissions',
+      `${t.submitted}: ${t.accepted} accepted (202), ${t.soldOutAtOnce} SOLD_OUT at once (409), other ${codes(t.refused)}, ${t.unanswered} unanswered`,
+    ],
     ['decisions', `${t.confirmed} confirmed (${t.confirmedSeats} seats), ${rejected} rejected${rejected ? ` (${codes(t.rejected)})` : ''}`],
     ['followed up', `${followedUp} decisions long-polled by the runner after the virtual users gave up or failed`],
     ['pending left', `${t.pending}`],
@@ -518,7 +537,9 @@ function printSummary(run, events, artillery, analysis, followedUp, check) {
   console.log('\n==================== loadtest summary ====================');
   for (const [k, v] of rows) console.log(`${`${k}:`.padEnd(width + 2)}${v}`);
   if (check.failures.length === 0) {
-    console.log(`${'result:'.padEnd(width + 2)}PASS (no oversell, available = capacity - confirmed, all decided, no false SOLD_OUT, no duplicate bookings)`);
+    console.log(
+      `${'result:'.padEnd(width + 2)}PASS (no oversell, available = capacity - confirmed, all decided, no false SOLD_OUT, no duplicate bookings)`,
+    );
   } else {
     console.log(`${'result:'.padEnd(width + 2)}FAIL`);
     for (const f of check.failures.slice(0, 20)) console.log(`  - ${f}`);
@@ -532,7 +553,9 @@ async function main() {
   const run = parseCommandLine();
   const runId = `lt${Date.now().toString(36)}`;
   const events = await createEvents(run, runId);
-  console.log(`[loadtest] ${run.name}${run.smoke ? ' (smoke)' : ''}: created ${events.length} event(s) of ${run.size.capacity} seats on ${run.target}`);
+  console.log(
+    `[loadtest] ${run.name}${run.smoke ? ' (smoke)' : ''}: created ${events.length} event(s) of ${run.size.capacity} seats on ${run.target}`,
+  );
   const workDir = mkdtempSync(join(tmpdir(), `booking-loadtest-${run.name}-`));
   const startedAt = Date.now();
   try {
@@ -565,7 +588,7 @@ async function main() {
 
 /** The audit's verdict as failures (none: clean), its lines printed. */
 async function audit() {
-  console.log('[loadtest] auditing the service\'s database (npm run verify)');
+  console.log("[loadtest] auditing the service's database (npm run verify)");
   const verdict = await verifyDatabase();
   for (const line of verdict.lines) console.log(`  ${line}`);
   return verdict.ok ? [] : ['the audit (npm run verify) failed: see its lines above'];
@@ -583,11 +606,17 @@ async function finishHoldsSale(run, events, artillery, outcomes, startedAt) {
   const counters = artillery.report?.aggregate?.counters ?? {};
   const rows = [
     ['scenario', `${run.name} (${run.smoke ? 'smoke' : 'full'}) against ${run.target}`],
-    ['events', `${events.length} x ${run.size.capacity} seats, holds of ${run.size.holdSeconds} s, waiting list of ${run.size.waitlistLimit}, sales end after ${run.size.salesSeconds} s`],
+    [
+      'events',
+      `${events.length} x ${run.size.capacity} seats, holds of ${run.size.holdSeconds} s, waiting list of ${run.size.waitlistLimit}, sales end after ${run.size.salesSeconds} s`,
+    ],
     ['artillery', `exit ${artillery.code} after ${artillery.seconds.toFixed(1)} s`],
     ['virtual users', `${counters['vusers.created'] ?? 0} created, ${counters['vusers.failed'] ?? 0} failed`],
     ['holds granted', `${sum((t) => t.holds)} (${sum((t) => t.promoted)} from the waiting list), ${sum((t) => t.abandoned)} abandoned`],
-    ['checkouts', `${sum((t) => t.bookings.length)} answered confirmed, refused: ${codes(refused)}; ${confirmed} seats confirmed in the database`],
+    [
+      'checkouts',
+      `${sum((t) => t.bookings.length)} answered confirmed, refused: ${codes(refused)}; ${confirmed} seats confirmed in the database`,
+    ],
     // Every seat confirmed: when the last checkout was answered; else when nothing was held any more
     // (checked only once the virtual users had finished, so an upper bound).
     [
@@ -604,7 +633,8 @@ async function finishHoldsSale(run, events, artillery, outcomes, startedAt) {
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log('\n==================== loadtest summary ====================');
   for (const [k, v] of rows) console.log(`${`${k}:`.padEnd(width + 2)}${v}`);
-  if (failures.length === 0) console.log(`${'result:'.padEnd(width + 2)}PASS (no seat sold twice, checkouts within capacity, nothing left held, audit clean)`);
+  if (failures.length === 0)
+    console.log(`${'result:'.padEnd(width + 2)}PASS (no seat sold twice, checkouts within capacity, nothing left held, audit clean)`);
   else {
     console.log(`${'result:'.padEnd(width + 2)}FAIL`);
     for (const f of failures.slice(0, 20)) console.log(`  - ${f}`);

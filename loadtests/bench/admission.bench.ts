@@ -20,21 +20,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 
-import { type ServerEnv, parseEnv, serverEnv } from '@booking/config';
+import { parseEnv, type ServerEnv, serverEnv } from '@booking/config';
 import type { RedisSettings } from '@booking/queue';
 
-import {
-  type BenchDatabase,
-  createBenchDatabase,
-  flushStatistics,
-  transactionsOf,
-  untilDisconnected,
-  withClient,
-} from './lib/database.ts';
+import type { ClientPlan, ClientResult } from './admission.client.ts';
+import { type BenchDatabase, createBenchDatabase, flushStatistics, transactionsOf, untilDisconnected, withClient } from './lib/database.ts';
 import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { startStack } from './lib/stack.ts';
 import { ms, percentile } from './lib/stats.ts';
-import type { ClientPlan, ClientResult } from './admission.client.ts';
 
 const LONG_POLL_SECONDS = 30;
 
@@ -76,10 +69,10 @@ async function runClients(plan: ClientPlan, beforeGo: () => Promise<void>): Prom
   // Node 20 does not pass tsx's loader on to worker threads: register it in the thread first.
   const tsx = import.meta.resolve('tsx/esm/api');
   const client = new URL('./admission.client.ts', import.meta.url).href;
-  const thread = new Worker(
-    `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(client)}); })`,
-    { eval: true, workerData: plan },
-  );
+  const thread = new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(client)}); })`, {
+    eval: true,
+    workerData: plan,
+  });
   try {
     return await new Promise<ClientResult>((resolve, reject) => {
       thread.once('error', reject);
@@ -130,7 +123,8 @@ async function scenario(e: Environment, gate: boolean, o: Options): Promise<Resu
 
     const rows = await checkDb(e.db.databaseUrl, eventId);
     result.oversold = Math.max(0, rows.sold - o.seats);
-    if (rows.available < 0 || rows.available !== o.seats - rows.sold) result.unexpected.push(`available=${rows.available} sold=${rows.sold}`);
+    if (rows.available < 0 || rows.available !== o.seats - rows.sold)
+      result.unexpected.push(`available=${rows.available} sold=${rows.sold}`);
     return result;
   } finally {
     if (!stopped) await stack.stop().catch(() => {});
@@ -169,7 +163,12 @@ function table(on: Result, off: Result): string {
       `${ms(percentile(off.decisionMs, 50))} / ${ms(percentile(off.decisionMs, 99))}`,
       `${ratio(percentile(on.decisionMs, 50), percentile(off.decisionMs, 50))} / ${ratio(percentile(on.decisionMs, 99), percentile(off.decisionMs, 99))}`,
     ],
-    ['admitted (202) requests', String(on.decisionMs.length + on.undecided), String(off.decisionMs.length + off.undecided), ratio(on.decisionMs.length, off.decisionMs.length)],
+    [
+      'admitted (202) requests',
+      String(on.decisionMs.length + on.undecided),
+      String(off.decisionMs.length + off.undecided),
+      ratio(on.decisionMs.length, off.decisionMs.length),
+    ],
     ['total wall time (ms)', ms(on.wallMs), ms(off.wallMs), ratio(on.wallMs, off.wallMs)],
     ['confirmed', String(on.confirmed), String(off.confirmed), '—'],
     ['oversold seats', String(on.oversold), String(off.oversold), '—'],
@@ -177,11 +176,7 @@ function table(on: Result, off: Result): string {
     ['Postgres transactions (total)', String(on.transactions), String(off.transactions), ratio(on.transactions, off.transactions)],
     ['Postgres transactions per request', perRequest(on).toFixed(3), perRequest(off).toFixed(3), ratio(perRequest(on), perRequest(off))],
   ];
-  return [
-    '| metric | gate on | gate off | ratio (on ÷ off) |',
-    '|---|---|---|---|',
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
+  return ['| metric | gate on | gate off | ratio (on ÷ off) |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 async function main(): Promise<number> {

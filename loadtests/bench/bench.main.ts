@@ -18,7 +18,9 @@ const args = process.argv.slice(2);
 
 async function run(script: string, scriptArgs: string[]): Promise<number> {
   process.stdout.write(`\n=== ${script} ${scriptArgs.join(' ')}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...scriptArgs], { stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), ...scriptArgs], {
+    stdio: 'inherit',
+  });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
@@ -29,6 +31,9 @@ async function run(script: string, scriptArgs: string[]): Promise<number> {
 }
 
 const strategies = await run('./strategies.bench.ts', args);
-const holds = await run('./holds.bench.ts', args.filter((a) => SHARED.has(a)));
+const holds = await run(
+  './holds.bench.ts',
+  args.filter((a) => SHARED.has(a)),
+);
 process.stdout.write(`\nnpm run bench: strategies exited ${strategies}, holds sale exited ${holds}\n`);
 process.exit(strategies || holds);

@@ -35,8 +35,8 @@ import { seededRandom } from '@booking/test-support';
 import { Agent, request } from 'undici';
 
 import { createBenchDatabase } from './lib/database.ts';
-import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { updateReadmeBlock } from './lib/readme.ts';
+import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { runLine } from './lib/run-info.ts';
 import { startStack } from './lib/stack.ts';
 import { int, ms, pct, percentile } from './lib/stats.ts';
@@ -74,12 +74,17 @@ interface ClientReport {
   outcomes: UserOutcome[];
 }
 
-
 // ---------------------------------------------------------------------------------------------------
 // The users (child process).
 
 async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
-  const agent = new Agent({ connections: plan.users + 16, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const agent = new Agent({
+    connections: plan.users + 16,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
+  });
   const rnd = seededRandom(plan.seed);
   const started = performance.now();
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) => {
@@ -94,7 +99,11 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
     });
     const text = await res.body.text();
     const retryAfter = Number(res.headers['retry-after'] ?? 1);
-    return { status: res.statusCode, retryAfterMs: 1_000 * (Number.isFinite(retryAfter) ? retryAfter : 1), body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+    return {
+      status: res.statusCode,
+      retryAfterMs: 1_000 * (Number.isFinite(retryAfter) ? retryAfter : 1),
+      body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
+    };
   };
 
   async function user(i: number): Promise<UserOutcome> {
@@ -104,7 +113,12 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
     try {
       // One Idempotency-Key for the request and its repeats: a repeat after a 503 books nothing twice.
       const submit = () =>
-        call('POST', `/v1/events/${plan.eventId}/bookings`, { userId: `user-${i}`, quantity: 1, waitlist: true }, { prefer: 'wait=30', 'idempotency-key': `holds-${plan.seed}-${i}` });
+        call(
+          'POST',
+          `/v1/events/${plan.eventId}/bookings`,
+          { userId: `user-${i}`, quantity: 1, waitlist: true },
+          { prefer: 'wait=30', 'idempotency-key': `holds-${plan.seed}-${i}` },
+        );
       let first = await submit();
       while (first.status === 503 && !stop.aborted) {
         out.unavailable++;
@@ -221,7 +235,8 @@ async function main(): Promise<number> {
   const abandon = Number(values.abandon ?? 0.3);
   const seed = Number(values.seed ?? 20261202);
   const timeoutMs = 1_000 * Number(values.timeout ?? 300);
-  const isDefault = !values.smoke && values.users === undefined && values.seats === undefined && values.hold === undefined && values.abandon === undefined;
+  const isDefault =
+    !values.smoke && values.users === undefined && values.seats === undefined && values.hold === undefined && values.abandon === undefined;
   if (![users, seats, holdSeconds, abandon, seed, timeoutMs].every(Number.isFinite) || abandon < 0 || abandon >= 1 || holdSeconds < 5) {
     process.stderr.write('--users, --seats, --seed, --timeout: numbers; --hold: at least 5 (seconds); --abandon: from 0 to below 1\n');
     return 2;
@@ -236,7 +251,11 @@ async function main(): Promise<number> {
   const stack = await startStack({ databaseUrl: database.databaseUrl, redis, prefix, env });
   const { db, pool } = createDb({ url: database.databaseUrl, poolSize: 2, applicationName: 'booking-bench-observer' });
   try {
-    const eventId = await stack.createEvent('flash sale with holds', seats, { holdSeconds, waitlistLimit: Math.min(100_000, Math.max(1, users)), maxPerUser: 1 });
+    const eventId = await stack.createEvent('flash sale with holds', seats, {
+      holdSeconds,
+      waitlistLimit: Math.min(100_000, Math.max(1, users)),
+      maxPerUser: 1,
+    });
     process.stdout.write(
       `holds bench: ${int(users)} users for ${int(seats)} seats, holds of ${holdSeconds} s, ${pct(abandon, 1)} abandoned; database ${database.dbName}, prefix ${prefix}\n`,
     );
@@ -253,7 +272,9 @@ async function main(): Promise<number> {
     };
 
     const plan: Plan = { baseUrl: stack.baseUrl, eventId, users, abandon, holdSeconds, seed };
-    const child = fork(fileURLToPath(import.meta.url), ['--users-child', JSON.stringify(plan)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['--users-child', JSON.stringify(plan)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const report = new Promise<ClientReport>((resolve, reject) => {
       child.once('message', (m) => resolve(m as ClientReport));
       child.once('exit', (code) => reject(new Error(`the users' process exited with ${code} before reporting`)));
@@ -275,7 +296,12 @@ async function main(): Promise<number> {
           `  ${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s: ${int(last.confirmed)} confirmed, ${int(last.held)} held, ${int(last.expired)} expired, ${int(last.waitlisted)} waitlisted, ${int(last.available)} available\n`,
         );
       }
-      if (last.held === 0 && last.confirmed + last.available === seats && (last.confirmed === seats || last.waitlisted === 0) && last.confirmed > 0) {
+      if (
+        last.held === 0 &&
+        last.confirmed + last.available === seats &&
+        (last.confirmed === seats || last.waitlisted === 0) &&
+        last.confirmed > 0
+      ) {
         settledMs = performance.now() - t0;
         break;
       }
@@ -294,31 +320,53 @@ async function main(): Promise<number> {
     const lateCheckouts = outcomes.filter((o) => o.checkout === 'HOLD_EXPIRED').length;
     const unavailable = outcomes.reduce((n, o) => n + o.unavailable, 0);
     const seatTimes = outcomes.map((o) => o.seatAtMs).filter((v): v is number => v !== undefined);
-    const firstSeatTimes = outcomes.filter((o) => !o.promoted).map((o) => o.seatAtMs).filter((v): v is number => v !== undefined);
+    const firstSeatTimes = outcomes
+      .filter((o) => !o.promoted)
+      .map((o) => o.seatAtMs)
+      .filter((v): v is number => v !== undefined);
     // Promotion rounds: each expiry generation hands seats to the list anew; count the distinct hold
     // periods in which promoted users got their seats.
-    const rounds = new Set(outcomes.filter((o) => o.promoted && o.seatAtMs !== undefined).map((o) => Math.floor(o.seatAtMs! / (holdSeconds * 1000)))).size;
+    const rounds = new Set(
+      outcomes.filter((o) => o.promoted && o.seatAtMs !== undefined).map((o) => Math.floor(o.seatAtMs! / (holdSeconds * 1000))),
+    ).size;
     const soldTwice = final.confirmed > seats || distinctBookings !== checkedOut.length || checkedOut.length !== final.confirmed;
     const problems = [
       ...(settledMs === undefined ? [`not settled within ${timeoutMs / 1000} s`] : []),
-      ...(soldTwice ? [`confirmed ${final.confirmed} of ${seats} seats, ${checkedOut.length} checkouts answered confirmed for ${distinctBookings} distinct bookings`] : []),
+      ...(soldTwice
+        ? [
+            `confirmed ${final.confirmed} of ${seats} seats, ${checkedOut.length} checkouts answered confirmed for ${distinctBookings} distinct bookings`,
+          ]
+        : []),
       ...violations.map((v) => `audit: ${v.eventId ?? '-'}: ${v.problem}`),
       ...(errors.length ? [`${errors.length} user errors, e.g. ${[...new Set(errors)].slice(0, 3).join('; ')}`] : []),
     ];
 
-    const info = await runLine(`npm run bench:holds${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, startedAt, load);
+    const info = await runLine(
+      `npm run bench:holds${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      startedAt,
+      load,
+    );
     const row = (k: string, v: string) => `| ${k} | ${v} |`;
     const md = [
       '| flash sale with holds | |',
       '|---|---:|',
       row('users / seats / hold', `${int(users)} / ${int(seats)} / ${holdSeconds} s`),
       row('holds abandoned (chosen at random)', pct(abandon, 1)),
-      row('seats held at the first answer', `${int(firstSeats)}, the last ${ms(percentile(firstSeatTimes, 100))} ms after the start (p50 ${ms(percentile(firstSeatTimes, 50))} ms)`),
+      row(
+        'seats held at the first answer',
+        `${int(firstSeats)}, the last ${ms(percentile(firstSeatTimes, 100))} ms after the start (p50 ${ms(percentile(firstSeatTimes, 50))} ms)`,
+      ),
       row('holds expired', int(final.expired)),
       row('seats given to the waiting list', `${int(promotedSeats)}, over ${rounds} hold periods`),
       row('checkouts confirmed / refused (hold expired)', `${int(checkedOut.length)} / ${int(lateCheckouts)}`),
-      row('**time until every seat was confirmed or back on sale**', settledMs === undefined ? `not within ${timeoutMs / 1000} s` : `**${(settledMs / 1000).toFixed(1)} s**`),
-      row('confirmed at the end / available / still waitlisted', `${int(final.confirmed)} / ${int(final.available)} / ${int(final.waitlisted)}`),
+      row(
+        '**time until every seat was confirmed or back on sale**',
+        settledMs === undefined ? `not within ${timeoutMs / 1000} s` : `**${(settledMs / 1000).toFixed(1)} s**`,
+      ),
+      row(
+        'confirmed at the end / available / still waitlisted',
+        `${int(final.confirmed)} / ${int(final.available)} / ${int(final.waitlisted)}`,
+      ),
       row('peak seats held at once', int(peakHeld)),
       row('sold twice', soldTwice ? '**yes**' : 'none (confirmed ≤ capacity, one booking per checkout)'),
       row('`npm run verify` audit', violations.length === 0 ? 'clean' : `**${violations.length} violations**`),
@@ -346,7 +394,13 @@ async function main(): Promise<number> {
         '',
       ].join('\n');
       await writeFile(fileURLToPath(new URL('../results/holds.md', import.meta.url)), doc);
-      if (await updateReadmeBlock('holds-sale', `${info}\n\n${md}${problems.length ? `\n\n${problems.map((p) => `- problem: ${p}`).join('\n')}` : ''}`)) process.stdout.write('README.md updated (holds-sale); written to loadtests/results/holds.md\n');
+      if (
+        await updateReadmeBlock(
+          'holds-sale',
+          `${info}\n\n${md}${problems.length ? `\n\n${problems.map((p) => `- problem: ${p}`).join('\n')}` : ''}`,
+        )
+      )
+        process.stdout.write('README.md updated (holds-sale); written to loadtests/results/holds.md\n');
       else process.stdout.write('README.md has no holds-sale block; written to loadtests/results/holds.md only\n');
     }
     return problems.length === 0 ? 0 : 1;

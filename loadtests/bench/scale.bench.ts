@@ -96,17 +96,30 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const db = new pg.Client({ connectionString: env.DATABASE_URL });
   try {
-    for (let i = 0; i < 100 && !(await fetch(`${base}/healthz`).then((r) => r.ok, () => false)); i++) await sleep(200);
+    for (
+      let i = 0;
+      i < 100 &&
+      !(await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await sleep(200);
     for (let i = 0; i < WORKERS; i++) workers.push(start('apps/worker/src/main.ts', { ...env, METRICS_PORT: '0' }));
     await sleep(3_000);
     await db.connect();
 
     const events: string[] = [];
-    await pool(Array.from({ length: EVENTS }, (_, i) => i), 32, async (i) => {
-      const r = await json('POST', `${base}/v1/events`, { name: `scale ${i}`, capacity: 1_000_000 });
-      if (r.status !== 201) throw new Error(`create event: ${r.status}`);
-      events.push(r.body.id);
-    });
+    await pool(
+      Array.from({ length: EVENTS }, (_, i) => i),
+      32,
+      async (i) => {
+        const r = await json('POST', `${base}/v1/events`, { name: `scale ${i}`, capacity: 1_000_000 });
+        if (r.status !== 201) throw new Error(`create event: ${r.status}`);
+        events.push(r.body.id);
+      },
+    );
 
     // Wave 1: every event gets REQUESTS requests; measure until all are decided.
     const submitAll = async (tag: string) => {
@@ -141,9 +154,13 @@ async function main(): Promise<void> {
     // between two consecutive decisions of that event.
     const hot = events[0]!;
     const hotRequests = smoke ? 200 : 3000;
-    const wave2 = pool(Array.from({ length: hotRequests }, (_, k) => k), 100, async (k) => {
-      await json('POST', `${base}/v1/events/${hot}/bookings`, { userId: `hot-${k}`, quantity: 1 });
-    });
+    const wave2 = pool(
+      Array.from({ length: hotRequests }, (_, k) => k),
+      100,
+      async (k) => {
+        await json('POST', `${base}/v1/events/${hot}/bookings`, { userId: `hot-${k}`, quantity: 1 });
+      },
+    );
     await sleep(smoke ? 300 : 1_000);
     const holder = (await redis.get(`${prefix}:{${hot}}:lease`))?.split('|')[0] ?? '';
     const victim = workers.find((w) => holder.includes(`-${w.child.pid}-`)) ?? workers[0]!;
@@ -162,9 +179,7 @@ async function main(): Promise<void> {
       [hot, killedAt.toISOString()],
     );
     const failoverS = Number(gaps.rows[0].gap);
-    const oversold = Number(
-      (await db.query('SELECT count(*) AS n FROM events WHERE available < 0 OR available > capacity')).rows[0].n,
-    );
+    const oversold = Number((await db.query('SELECT count(*) AS n FROM events WHERE available < 0 OR available > capacity')).rows[0].n);
 
     const table = [
       `| figure | value |`,

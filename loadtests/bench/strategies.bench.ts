@@ -44,16 +44,16 @@ import { parseEnv, serverEnv } from '@booking/config';
 
 import { createBenchDatabase, withClient } from './lib/database.ts';
 import { LoadGenerator } from './lib/loadgen.ts';
-import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { updateReadmeBlock } from './lib/readme.ts';
+import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { runLine } from './lib/run-info.ts';
 import { int, ms, pct, percentile } from './lib/stats.ts';
 import { OPTIMISTIC_RETRIES } from './strategies/booking.ts';
-import { KEPT_UP, SWEEP_TARGET_RATIO, isPipeline, options } from './strategies/options.ts';
+import { isPipeline, KEPT_UP, options, SWEEP_TARGET_RATIO } from './strategies/options.ts';
 import { chart, errorsOf, labelOf, pipelineNotes, successOf, table, throughputOf } from './strategies/report.ts';
 import { type Environment, type Result, runOne } from './strategies/run.ts';
 import { createStrategyTables } from './strategies/schema.ts';
-import { type SweepPoint, leadInOf, sweepChart, sweepStrategy, sweepTable, verdictOf } from './strategies/sweep.ts';
+import { leadInOf, sweepChart, type SweepPoint, sweepStrategy, sweepTable, verdictOf } from './strategies/sweep.ts';
 
 async function main(): Promise<number> {
   const o = options();
@@ -75,7 +75,9 @@ async function main(): Promise<number> {
     o.strategies.includes('pipeline-prefer') ? `one request with Prefer: wait=${o.preferWaitSeconds}` : undefined,
   ].filter(Boolean);
   const clientLine = flows.length ? `pipeline clients: ${flows.join(', and ')}` : 'pipeline not run';
-  const sweepLine = o.sweep ? `capacity sweep ${o.sweep.rates.map((r) => int(r)).join(', ')}/s × ${o.sweep.windowMs / 1000} s` : 'no capacity sweep';
+  const sweepLine = o.sweep
+    ? `capacity sweep ${o.sweep.rates.map((r) => int(r)).join(', ')}/s × ${o.sweep.windowMs / 1000} s`
+    : 'no capacity sweep';
   process.stdout.write(
     `strategy bench${o.smoke ? ' (smoke)' : ''}: ${o.scenarios.length} scenarios × ${o.strategies.length} strategies, ${sweepLine}; ${clientLine}; database ${db.dbName}, prefix ${prefix}\n`,
   );
@@ -129,7 +131,9 @@ async function main(): Promise<number> {
     }
     for (const r of results) {
       if (isPipeline(r.strategy) && r.load.slow?.length) {
-        process.stdout.write(`${r.scenario.id} / pipeline: decisions that reached their client after over 5 s: ${JSON.stringify(r.load.slow)}\n`);
+        process.stdout.write(
+          `${r.scenario.id} / pipeline: decisions that reached their client after over 5 s: ${JSON.stringify(r.load.slow)}\n`,
+        );
       }
     }
 
@@ -174,7 +178,7 @@ async function main(): Promise<number> {
         `transaction; (3) optimistic locking with a version column, retrying a version conflict at once up to ${OPTIMISTIC_RETRIES} times;`,
         '(4) pessimistic locking with `SELECT ... FOR UPDATE`. (2)-(4) are small Express servers in',
         '`loadtests/bench/strategies/` with tables of their own in the bench database and a pg pool of 10 connections that',
-        'gives up after 2 s (`503`), like the service\'s; they answer synchronously, so their decision latency is their',
+        "gives up after 2 s (`503`), like the service's; they answer synchronously, so their decision latency is their",
         'submission latency.',
         '',
         'Users run in a separate load-generator process over loopback HTTP (keep-alive connections opened beforehand, after',
@@ -192,7 +196,7 @@ async function main(): Promise<number> {
         '- **submission latency**: send to the answer of the booking request (`202`, or the synchronous decision); **decision',
         '  latency**: send to the decision received by the client (p50 / p99 / max, over requests that got one);',
         '- **PG transactions / request**: `xact_commit + xact_rollback` of the bench database (pg_stat_database), before and',
-        '  after the measured part, over requests. For the pipeline this includes the journal writes and the long-polls\' reads;',
+        "  after the measured part, over requests. For the pipeline this includes the journal writes and the long-polls' reads;",
         '- **decisions/s**: definite answers over the wall time from the first request sent to the last answer.',
         '',
         info,
@@ -234,7 +238,9 @@ async function main(): Promise<number> {
       points.some((p) => isPipeline(p.strategy) && (p.errors > 0 || p.problems.length > 0));
     if (pipelineFailed) {
       for (const p of points.filter((x) => isPipeline(x.strategy) && (x.errors > 0 || x.problems.length > 0))) {
-        process.stdout.write(`sweep ${p.rate}/s / ${labelOf(p.strategy)}: ${p.errors} answers without a decision${p.problems.length ? `; ${p.problems.join('; ')}` : ''}\n`);
+        process.stdout.write(
+          `sweep ${p.rate}/s / ${labelOf(p.strategy)}: ${p.errors} answers without a decision${p.problems.length ? `; ${p.problems.join('; ')}` : ''}\n`,
+        );
       }
     }
     if (verdict) process.stdout.write(`capacity sweep target (>= ${SWEEP_TARGET_RATIO}×): ${verdict.met ? 'met' : 'NOT met'}\n`);

@@ -63,8 +63,8 @@ import { formatCpu } from './lib/cpu.ts';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.ts';
 import { LoadGenerator } from './lib/loadgen.ts';
 import { openFilesLimit } from './lib/processes.ts';
-import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { updateReadmeBlock } from './lib/readme.ts';
+import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { runLine } from './lib/run-info.ts';
 import { int, ms } from './lib/stats.ts';
 import { type Environment, MODE_LABEL } from './throughput/common.ts';
@@ -81,7 +81,9 @@ async function main(): Promise<number> {
   if (env.REDIS_CLUSTER) throw new Error('the throughput bench runs against a single Redis (REDIS_CLUSTER=false)');
   const limit = openFilesLimit();
   if (o.only.has('c') && limit < o.holds + 2_000) {
-    throw new Error(`(c) needs ${o.holds} sockets per process but the open-files limit is ${limit}: raise it (ulimit -n 65536) or lower --holds`);
+    throw new Error(
+      `(c) needs ${o.holds} sockets per process but the open-files limit is ${limit}: raise it (ulimit -n 65536) or lower --holds`,
+    );
   }
   const redis = { url: env.REDIS_URL, cluster: false };
   const loadgen = LoadGenerator.start();
@@ -111,14 +113,17 @@ async function main(): Promise<number> {
       current = undefined;
     }
   };
-  const cleanup = () =>
-    Promise.allSettled([loadgen.close(), ...(current ? [current.db.drop(), deletePrefix(redis, current.prefix)] : [])]);
+  const cleanup = () => Promise.allSettled([loadgen.close(), ...(current ? [current.db.drop(), deletePrefix(redis, current.prefix)] : [])]);
   let interrupted = false;
   process.once('SIGINT', () => {
     interrupted = true;
     void cleanup().then(() => process.exit(130));
   });
-  const info = await runLine(`npm run bench:throughput${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`, new Date(), os.loadavg()[0]!);
+  const info = await runLine(
+    `npm run bench:throughput${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    new Date(),
+    os.loadavg()[0]!,
+  );
   const serviceParts = ['door', 'b', 'prefer', 'd'].some((p) => o.only.has(p as 'door'));
   process.stdout.write(
     `throughput bench${o.smoke ? ' (smoke)' : ''}${o.auth === 'jwt' ? ' with AUTH_MODE=jwt (a bearer token per user)' : ''}: parts ${[...o.only].join(', ')}; service parts in ${o.modes.map((m) => MODE_LABEL[m]).join(' and in ')}; open-files limit ${limit}\n`,
@@ -198,7 +203,7 @@ async function main(): Promise<number> {
         '',
         'Every figure is reported against a baseline measured in the same run, with the same load generator, clients and',
         'connections: the **bare door**, a minimal server in the benchmark (Express 5, `express.json()`, one Redis EVALSHA, a',
-        '`409` problem+json), started like the roles. (i) the service\'s 409s at the door of a sold-out event, (ii) end-to-end',
+        "`409` problem+json), started like the roles. (i) the service's 409s at the door of a sold-out event, (ii) end-to-end",
         'decisions/s with submit + long-poll and (iii) with one `Prefer: wait` request per booking are ratios to its req/s;',
         '(d) the time until every one of a burst of users at once has its final answer is a ratio to the time the bare door takes',
         'to answer the same burst. (a) is against pgbench, (c) is memory. (i), (ii), (iii), (d) and the bare door use closed-loop',
@@ -218,13 +223,22 @@ async function main(): Promise<number> {
     const failures = [
       ...(f.a && f.a.decided < f.a.filled ? [`(a) ${f.a.decided} of ${f.a.filled} queued requests decided`] : []),
       ...(f.c && f.c.accepted < f.c.requested ? [`(c) ${f.c.accepted} of ${f.c.requested} submissions accepted`] : []),
-      ...(f.bare && f.bare.door.failed + f.bare.burst.failed > 0 ? [`bare door: ${f.bare.door.failed + f.bare.burst.failed} answers other than 409`] : []),
+      ...(f.bare && f.bare.door.failed + f.bare.burst.failed > 0
+        ? [`bare door: ${f.bare.door.failed + f.bare.burst.failed} answers other than 409`]
+        : []),
       ...f.doors.filter((d) => d.failed > 0).map((d) => `(i) ${d.who}: ${d.failed} answers other than 409 SOLD_OUT (${d.errors})`),
-      ...[...f.polls, ...f.prefers].filter((b) => b.failed > 0).map((b) => `(${b.flow === 'poll' ? 'ii' : 'iii'}) ${b.mode}: ${b.failed} requests without a decision (${b.errors})`),
-      ...f.bursts.filter((b) => b.failed > 0 || b.problems.length > 0).map((b) => `(d) ${b.who} ${b.flow}: ${b.failed} users without a final answer (${b.errors})${b.problems.length ? `; ${b.problems.join('; ')}` : ''}`),
+      ...[...f.polls, ...f.prefers]
+        .filter((b) => b.failed > 0)
+        .map((b) => `(${b.flow === 'poll' ? 'ii' : 'iii'}) ${b.mode}: ${b.failed} requests without a decision (${b.errors})`),
+      ...f.bursts
+        .filter((b) => b.failed > 0 || b.problems.length > 0)
+        .map(
+          (b) =>
+            `(d) ${b.who} ${b.flow}: ${b.failed} users without a final answer (${b.errors})${b.problems.length ? `; ${b.problems.join('; ')}` : ''}`,
+        ),
       ...violations,
     ];
-    if (violations.length === 0) process.stdout.write('audit (npm run verify) of every part\'s database: clean\n');
+    if (violations.length === 0) process.stdout.write("audit (npm run verify) of every part's database: clean\n");
     for (const line of failures) process.stdout.write(`FAILED: ${line}\n`);
     return failures.length > 0 || (o.strict && !met) ? 1 : 0;
   } finally {

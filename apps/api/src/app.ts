@@ -7,12 +7,12 @@ import { adminQueuesRouter } from './routes/admin-queues.router.ts';
 import { bookingRequestsRouter } from './routes/booking-requests.router.ts';
 import { bookingsRouter } from './routes/bookings.router.ts';
 import { checkoutRouter } from './routes/checkout.router.ts';
-import { waitlistRouter } from './routes/waitlist.router.ts';
 import { docsRouter } from './routes/docs.router.ts';
 import { eventsRouter } from './routes/events.router.ts';
 import { healthRouter } from './routes/health.router.ts';
 import { listsRouter } from './routes/lists.router.ts';
 import { metricsRouter } from './routes/metrics.router.ts';
+import { waitlistRouter } from './routes/waitlist.router.ts';
 import { securityHeadersMiddleware } from './security-headers.ts';
 
 /** The Express application: routes, JSON parsing with a size limit, problem+json errors. */

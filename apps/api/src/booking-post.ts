@@ -1,10 +1,18 @@
-import { AppError, type CreateBookingBody, createBookingBody, identifiedBookingBody, idempotencyKey, isOpaqueId, pathParams } from '@booking/domain';
+import {
+  AppError,
+  type CreateBookingBody,
+  createBookingBody,
+  idempotencyKey,
+  identifiedBookingBody,
+  isOpaqueId,
+  pathParams,
+} from '@booking/domain';
 
 import type { Caller } from './auth/authenticator.ts';
 import { bookingUser } from './auth/caller.ts';
-import type { ApiDeps } from './deps.ts';
 import { submitBooking } from './booking-submission.ts';
 import type { Registration } from './decision-wait.ts';
+import type { ApiDeps } from './deps.ts';
 import { preferredWait } from './middleware/prefer.ts';
 import { parseOrThrow } from './middleware/validate.ts';
 
@@ -70,11 +78,13 @@ export async function postBooking(deps: ApiDeps, input: BookingPost): Promise<Bo
     if (waitSeconds) registered = deps.decisions.register(requestId, deadline);
     return deps.hub.expect(requestId);
   };
-  const answer = await submitBooking(deps.submission, event, body, key, input.correlationId, beforeQueued, input.clientAddress).catch((err: unknown) => {
-    registered?.cancel();
-    if (err instanceof AppError && (err.status === 409 || err.status === 429)) deps.metrics.admissionRejected.inc({ reason: err.code });
-    throw err;
-  });
+  const answer = await submitBooking(deps.submission, event, body, key, input.correlationId, beforeQueued, input.clientAddress).catch(
+    (err: unknown) => {
+      registered?.cancel();
+      if (err instanceof AppError && (err.status === 409 || err.status === 429)) deps.metrics.admissionRejected.inc({ reason: err.code });
+      throw err;
+    },
+  );
   if (answer.status === 409) {
     deps.metrics.admissionRejected.inc({ reason: answer.error.code });
     registered?.cancel();

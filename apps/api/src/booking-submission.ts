@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { AppError, type CreateBookingBody, newRequestId } from '@booking/domain';
-import { type AdmissionGate, type BookingRequestData, type RedisClient, idempotencyKeyName } from '@booking/queue';
+import { type AdmissionGate, type BookingRequestData, idempotencyKeyName, type RedisClient } from '@booking/queue';
 
 import type { AcceptedJournal } from './accepted-journal.ts';
 import type { EventInfo } from './event-cache.ts';
-import { type IdempotencyRecord, bodyFingerprint, parseRecord, sha256 } from './idempotency.ts';
+import { bodyFingerprint, type IdempotencyRecord, parseRecord, sha256 } from './idempotency.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './middleware/problem.ts';
 import type { QueueRegistry } from './queue-registry.ts';
 import { neverSent } from './redis-breaker.ts';
@@ -116,7 +116,11 @@ export async function submitBooking(
     ...(clientAddress !== undefined ? { clientAddress } : {}),
     ...(waitlist ? { waitlist } : {}),
     ...(idemKey
-      ? { idemKey, idemRecord: JSON.stringify({ h: fingerprint, state: 'admitting' } satisfies IdempotencyRecord), idemTtlSeconds: deps.idempotencyTtlSeconds }
+      ? {
+          idemKey,
+          idemRecord: JSON.stringify({ h: fingerprint, state: 'admitting' } satisfies IdempotencyRecord),
+          idemTtlSeconds: deps.idempotencyTtlSeconds,
+        }
       : {}),
   });
   if (admitted.kind === 'replay') return replay(deps, idemKey!, admitted.record, fingerprint);
@@ -133,7 +137,10 @@ export async function submitBooking(
   }
   if (admitted.kind === 'limited') {
     const { points, windowMs, addressPoints } = deps.rateLimit;
-    const limit = admitted.by === 'address' ? `${addressPoints} booking requests per ${windowMs / 1000} s per client address` : `${points} booking requests per ${windowMs / 1000} s per user`;
+    const limit =
+      admitted.by === 'address'
+        ? `${addressPoints} booking requests per ${windowMs / 1000} s per client address`
+        : `${points} booking requests per ${windowMs / 1000} s per user`;
     throw new AppError('RATE_LIMITED', `at most ${limit} and event`, {
       retryAfterSeconds: Math.max(1, Math.ceil(admitted.retryAfterMs / 1000)),
     });
@@ -162,10 +169,7 @@ export async function submitBooking(
     if (neverSent(err)) {
       // Certainly not queued: take back the seats promised and forget the key, so a retry starts afresh.
       undo?.();
-      await Promise.allSettled([
-        deps.gate.release(event.id, requestId),
-        idemKey ? deps.redis.del(idemKey) : Promise.resolve(),
-      ]);
+      await Promise.allSettled([deps.gate.release(event.id, requestId), idemKey ? deps.redis.del(idemKey) : Promise.resolve()]);
       throw err;
     }
     // Timed out or cut off on the way: Redis may have queued it all the same. Telling the client 503
@@ -211,7 +215,12 @@ async function durableReplay(deps: SubmissionDeps, eventId: string, keyHash: str
   return JSON.stringify(record);
 }
 
-async function store(deps: SubmissionDeps, idemKey: string, record: IdempotencyRecord, ttlSeconds = deps.idempotencyTtlSeconds): Promise<void> {
+async function store(
+  deps: SubmissionDeps,
+  idemKey: string,
+  record: IdempotencyRecord,
+  ttlSeconds = deps.idempotencyTtlSeconds,
+): Promise<void> {
   await deps.redis.set(idemKey, JSON.stringify(record), 'EX', ttlSeconds);
 }
 

@@ -1,11 +1,11 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
-import { AppError } from '@booking/domain';
+import type { AppError } from '@booking/domain';
 
 import { identifyCaller } from './auth/caller.ts';
 import { type BookingPostAnswer, bookingRequestLocation, postBooking } from './booking-post.ts';
 import type { ApiDeps } from './deps.ts';
-import { PROBLEM_CONTENT_TYPE, malformedJson, problemHeaders, problemJson, problemOf } from './middleware/problem.ts';
+import { malformedJson, PROBLEM_CONTENT_TYPE, problemHeaders, problemJson, problemOf } from './middleware/problem.ts';
 import { correlationId } from './middleware/request-context.ts';
 
 /** `POST /v1/events/<id>/bookings` with an id of plain characters (no percent-escapes) and no query. */
@@ -27,7 +27,10 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * forwarded address to work out) goes to `next`, where the Express route (or its error handling)
  * answers it.
  */
-export function withFastBookings(next: RequestListener & { app?: RequestListener }, deps: ApiDeps): RequestListener & { app?: RequestListener } {
+export function withFastBookings(
+  next: RequestListener & { app?: RequestListener },
+  deps: ApiDeps,
+): RequestListener & { app?: RequestListener } {
   const { metrics, logger } = deps;
 
   const finish = (
@@ -127,20 +130,24 @@ export function withFastBookings(next: RequestListener & { app?: RequestListener
       const clientAddress = req.socket.remoteAddress;
       // Who asks comes first (AUTH_MODE jwt or header): without an identity nothing else is told.
       const caller = deps.auth.mode === 'none' ? Promise.resolve(undefined) : identifyCaller(deps, req.headers, clientAddress);
-      caller.then((who) => postBooking(deps, {
-        eventId: match[1]!,
-        body,
-        caller: who,
-        clientAddress,
-        idempotencyKey: req.headers['idempotency-key'] as string | undefined,
-        prefer: req.headers.prefer as string | undefined,
-        correlationId: requestId,
-        clientGone: () => new Promise<void>((resolve) => res.once('close', () => resolve())),
-        onClose: (fn) => res.once('close', fn),
-      })).then(
-        (result) => answer(req, res, started, requestId, result),
-        (err: unknown) => problem(req, res, started, requestId, problemOf(err, logger, req.url ?? ROUTE)),
-      );
+      caller
+        .then((who) =>
+          postBooking(deps, {
+            eventId: match[1]!,
+            body,
+            caller: who,
+            clientAddress,
+            idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+            prefer: req.headers.prefer as string | undefined,
+            correlationId: requestId,
+            clientGone: () => new Promise<void>((resolve) => res.once('close', () => resolve())),
+            onClose: (fn) => res.once('close', fn),
+          }),
+        )
+        .then(
+          (result) => answer(req, res, started, requestId, result),
+          (err: unknown) => problem(req, res, started, requestId, problemOf(err, logger, req.url ?? ROUTE)),
+        );
     });
     // A client that goes away mid-body: nothing to answer.
     req.once('error', () => res.destroy());

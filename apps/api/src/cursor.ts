@@ -25,13 +25,19 @@ export function decodeCursor(cursor: string): PagePosition {
   const createdAt = text.slice(0, bar);
   const id = text.slice(bar + 1);
   if (bar < 0 || !isTimestampText(createdAt) || !isOpaqueId(id)) {
-    throw new AppError('VALIDATION_FAILED', 'the query is invalid', { errors: [{ field: 'cursor', message: 'is not a cursor of this list' }] });
+    throw new AppError('VALIDATION_FAILED', 'the query is invalid', {
+      errors: [{ field: 'cursor', message: 'is not a cursor of this list' }],
+    });
   }
   return { createdAt, id };
 }
 
 /** A page's answer: `nextCursor` is null on the last page. */
-export function page<R, V>(rows: Array<R & { position: PagePosition }>, limit: number, view: (row: R) => V): { items: V[]; nextCursor: string | null } {
+export function page<R, V>(
+  rows: Array<R & { position: PagePosition }>,
+  limit: number,
+  view: (row: R) => V,
+): { items: V[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items: items.map(view), nextCursor: rows.length > limit && last ? encodeCursor(last.position) : null };

@@ -1,6 +1,7 @@
 import { type Db, findAcceptedRequest, findDecidedRequests, requestStatuses } from '@booking/db';
 import type { BookingRequestView, RequestStatus } from '@booking/domain';
 import type { AdmissionGate, DecisionHub, WaitOutcome } from '@booking/queue';
+
 import { gathered } from './gathered.ts';
 import { WaitlistPositions } from './waitlist-positions.ts';
 

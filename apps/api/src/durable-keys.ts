@@ -27,7 +27,8 @@ export class DurableKeys {
       const found = new Map<string, DurableRequest>();
       await Promise.all(
         [...byEvent].map(async ([eventId, hashes]) => {
-          for (const [keyHash, request] of await findRequestsByIdempotencyKeys(db, eventId, hashes)) found.set(`${eventId}\n${keyHash}`, request);
+          for (const [keyHash, request] of await findRequestsByIdempotencyKeys(db, eventId, hashes))
+            found.set(`${eventId}\n${keyHash}`, request);
         }),
       );
       return found;

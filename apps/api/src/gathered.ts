@@ -5,7 +5,10 @@ import DataLoader from 'dataloader';
  * (at most 1,000 at once), each caller getting its own answer: a sale's thousands of reads at once
  * become a few queries. Nothing is cached between batches (dataloader's cache is off).
  */
-export function gathered<V>(ms: number, load: (keys: readonly string[]) => Promise<Map<string, V>>): (key: string) => Promise<V | undefined> {
+export function gathered<V>(
+  ms: number,
+  load: (keys: readonly string[]) => Promise<Map<string, V>>,
+): (key: string) => Promise<V | undefined> {
   const loader = new DataLoader<string, V | undefined>(
     async (keys) => {
       const found = await load(keys);

@@ -1,4 +1,4 @@
 export * from './app.ts';
 export * from './openapi/openapi.document.ts';
-export * from './server.ts';
 export * from './options.ts';
+export * from './server.ts';

@@ -28,7 +28,14 @@ const ROUTE = '/v1/booking-requests/:requestId';
  */
 export function withFastLongPolls(
   app: RequestListener,
-  deps: { hub: DecisionHub; metrics: ApiMetrics; logger: Logger; longPolls: LongPollLimits; headers: Record<string, string>; enabled: boolean },
+  deps: {
+    hub: DecisionHub;
+    metrics: ApiMetrics;
+    logger: Logger;
+    longPolls: LongPollLimits;
+    headers: Record<string, string>;
+    enabled: boolean;
+  },
 ): RequestListener & { app: RequestListener } {
   if (!deps.enabled) return Object.assign(((req, res) => app(req, res)) as RequestListener, { app });
   const send = (req: IncomingMessage, res: ServerResponse, started: number, body: unknown) => {
@@ -42,7 +49,8 @@ export function withFastLongPolls(
     res.end(json);
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.httpSeconds.observe({ method: 'GET', route: ROUTE, status: '200' }, seconds);
-    if (deps.logger.isLevelEnabled('http')) deps.logger.http('http', { method: 'GET', path: req.url, status: 200, durationMs: Math.round(seconds * 1000) });
+    if (deps.logger.isLevelEnabled('http'))
+      deps.logger.http('http', { method: 'GET', path: req.url, status: 200, durationMs: Math.round(seconds * 1000) });
   };
 
   const front: RequestListener = (req, res) => {

@@ -16,7 +16,12 @@ const admin = resolveAdminKey(env.ADMIN_API_KEY);
 if (admin.generated) process.stdout.write(`ADMIN_API_KEY not set; generated one for this process: ${admin.key}\n`);
 
 await supervisor.run(logger, async () => {
-  const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-api', migrate: env.MIGRATE_ON_START });
+  const { db, pool } = await openDatabase({
+    url: env.DATABASE_URL,
+    poolSize: env.DATABASE_POOL_SIZE,
+    applicationName: 'booking-api',
+    migrate: env.MIGRATE_ON_START,
+  });
   const registry = new MetricsRegistry();
   collectProcessMetrics(registry);
   const api = await startApi(apiOptionsFromEnv(env, { db, pool, logger, registry, adminKey: admin.key }));

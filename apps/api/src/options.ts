@@ -1,4 +1,4 @@
-import { type ApiEnv, DEV_JWT_SECRET, authModeOf } from '@booking/config';
+import { type ApiEnv, authModeOf, DEV_JWT_SECRET } from '@booking/config';
 
 import type { AuthOptions } from './auth/authenticator.ts';
 import type { ApiOptions } from './server.ts';

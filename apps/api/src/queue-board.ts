@@ -1,6 +1,6 @@
 import type { Db } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import { type RedisClient, eventQueueName } from '@booking/queue';
+import { eventQueueName, type RedisClient } from '@booking/queue';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';

@@ -1,12 +1,12 @@
 import { AppError } from '@booking/domain';
 import {
-  type BookJobData,
   type BookingRequestData,
+  type BookJobData,
+  eventQueueName,
   type JobData,
   KEEP_FAILED_JOBS,
   MAX_REQUESTS_PER_JOB,
   type RedisClient,
-  eventQueueName,
 } from '@booking/queue';
 import { type Job, Queue } from 'bullmq';
 

@@ -1,6 +1,6 @@
 import { AppError } from '@booking/domain';
 import type { Logger } from '@booking/observability';
-import { type RedisClient, isRedisUnavailableError } from '@booking/queue';
+import { isRedisUnavailableError, type RedisClient } from '@booking/queue';
 import CircuitBreaker from 'opossum';
 
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './middleware/problem.ts';

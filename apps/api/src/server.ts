@@ -1,47 +1,46 @@
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Server, createServer } from 'node:http';
 
 import { type Db, listEventsOnSale, listHeldSeats, listWaitlistLengths } from '@booking/db';
 import {
-  type Logger,
-  MetricsRegistry,
-  type Registry,
   apiMetrics,
   eventGauges,
   gaugeFrom,
   heldSeatsGauge,
-  waitlistGauge,
+  type Logger,
+  MetricsRegistry,
   poolMetrics,
+  type Registry,
+  waitlistGauge,
 } from '@booking/observability';
 import {
   AdmissionGate,
-  DecisionHub,
-  type RedisSettings,
   createRedis,
+  DecisionHub,
   decisionsChannel,
   eventsChannel,
   markEventReady,
+  type RedisSettings,
 } from '@booking/queue';
 
 import { AcceptedJournal } from './accepted-journal.ts';
-import { AdminThrottle } from './auth/admin-throttle.ts';
-import { type AuthOptions, Authenticator } from './auth/authenticator.ts';
 import { createApp } from './app.ts';
+import { AdminThrottle } from './auth/admin-throttle.ts';
+import { Authenticator, type AuthOptions } from './auth/authenticator.ts';
 import { withFastBookings } from './booking.fast.ts';
-import type { ApiDeps } from './deps.ts';
 import { DecisionWait } from './decision-wait.ts';
+import type { ApiDeps } from './deps.ts';
 import { DurableKeys } from './durable-keys.ts';
 import { EventCache } from './event-cache.ts';
-import { type LongPollBounds, LongPollLimits } from './long-poll-limits.ts';
 import { withFastLongPolls } from './long-poll.fast.ts';
+import { type LongPollBounds, LongPollLimits } from './long-poll-limits.ts';
 import { QueueBoard } from './queue-board.ts';
 import { QueueRegistry } from './queue-registry.ts';
-import { type RedisBreaker, createRedisBreaker } from './redis-breaker.ts';
+import { createRedisBreaker, type RedisBreaker } from './redis-breaker.ts';
 import { securityHeaders } from './security-headers.ts';
 
 /** Per-event gauges cover at most this many events on sale (the newest): bounded label sets. */
 const EVENT_GAUGES_MAX = 500;
-
 
 /**
  * Connections waiting to be accepted. A sale opens thousands at once: with Node's default (511) the
@@ -131,7 +130,12 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
   };
   const queues = redisBreaker.guard(new QueueRegistry(queueConnection, prefix, onQueued), ['enqueue', 'enqueueBooking']);
   const queueBoard = new QueueBoard({ db: options.db, connection: queueConnection, prefix, logger });
-  const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), ['open', 'admit', 'pending', 'seatsReturned']);
+  const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), [
+    'open',
+    'admit',
+    'pending',
+    'seatsReturned',
+  ]);
   const journal = new AcceptedJournal(options.db, logger);
   const durableKeys = new DurableKeys(options.db);
   const rateLimit = options.rateLimit ?? { points: 20, windowSeconds: 10 };

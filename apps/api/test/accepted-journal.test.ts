@@ -1,9 +1,9 @@
 import { once } from 'node:events';
-import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type AcceptedRequest, type Db, createDb, insertEvent } from '@booking/db';
-import { TEST_PG_SERVER_URL, type TestDatabase, capturingLogger, createTestDatabase } from '@booking/test-support';
+import { type AcceptedRequest, createDb, type Db, insertEvent } from '@booking/db';
+import { capturingLogger, createTestDatabase, TEST_PG_SERVER_URL, type TestDatabase } from '@booking/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { AcceptedJournal } from '../src/accepted-journal.ts';

@@ -1,4 +1,4 @@
-import { SignJWT, exportSPKI } from 'jose';
+import { exportSPKI, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { request } from '../../server/test/http.ts';

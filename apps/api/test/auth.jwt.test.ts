@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createEvent, request } from '../../server/test/http.ts';
 import { type Stack, startStack } from '../../server/test/stack.ts';
-import { AUDIENCE, ISSUER, TEST_SECRET, bearer, hsToken, unsignedToken } from './tokens.ts';
+import { AUDIENCE, bearer, hsToken, ISSUER, TEST_SECRET, unsignedToken } from './tokens.ts';
 
 // AUTH_MODE=jwt with an HS256 secret: who may submit, and which tokens are refused.
 
@@ -29,7 +29,7 @@ function expectUnauthorized(res: { status: number; headers: Headers; body: { cod
 }
 
 describe('AUTH_MODE=jwt', () => {
-  it('books as the token\'s sub, without a userId in the body', async () => {
+  it("books as the token's sub, without a userId in the body", async () => {
     const res = await submit(bearer(await hsToken('alice')));
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ userId: 'alice', quantity: 1, status: 'pending' });
@@ -95,7 +95,10 @@ describe('AUTH_MODE=jwt', () => {
   });
 
   it('lets the admin key book for the userId of the body', async () => {
-    const res = await request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId: 'bob', quantity: 1 }, admin: true });
+    const res = await request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
+      json: { userId: 'bob', quantity: 1 },
+      admin: true,
+    });
     expect(res.status).toBe(202);
     expect(res.body.userId).toBe('bob');
   });

@@ -2,8 +2,8 @@ import { type ApiHandle, startApi } from '@booking/api';
 import { TEST_REDIS_URL, testLogger } from '@booking/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ADMIN_KEY, type Stack, startStack } from '../../server/test/stack.ts';
 import { createEvent, request, submit } from '../../server/test/http.ts';
+import { ADMIN_KEY, type Stack, startStack } from '../../server/test/stack.ts';
 
 // Per-client-address limits that hold across API processes, bounds on long-polls, and the
 // throttle on wrong admin keys.
@@ -172,7 +172,8 @@ describe('wrong admin keys on user routes (AUTH_MODE=jwt)', () => {
   });
 
   it('count too: the admin key, which reads any booking there, cannot be guessed through them', async () => {
-    const read = (key: string) => request(stack.baseUrl, 'GET', '/v1/bookings/Xk2f9QvLr0aB7cD1eF3gHw', { headers: { authorization: `Bearer ${key}` } });
+    const read = (key: string) =>
+      request(stack.baseUrl, 'GET', '/v1/bookings/Xk2f9QvLr0aB7cD1eF3gHw', { headers: { authorization: `Bearer ${key}` } });
     expect((await read(ADMIN_KEY)).status).toBe(404);
     // A token-shaped bearer is a (bad) token, not a guess of the key: not counted.
     for (let i = 0; i < 3; i++) expect((await read(`a.b.c${i}`)).status).toBe(401);

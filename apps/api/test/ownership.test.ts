@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createEvent, request } from '../../server/test/http.ts';
 import { type Stack, startStack } from '../../server/test/stack.ts';
-import { AUDIENCE, ISSUER, TEST_SECRET, bearer, hsToken } from './tokens.ts';
+import { AUDIENCE, bearer, hsToken, ISSUER, TEST_SECRET } from './tokens.ts';
 
 // With identities, a user sees and changes only their own requests and bookings; the admin key any.
 
@@ -39,7 +39,9 @@ afterAll(async () => {
 
 describe('ownership with AUTH_MODE=jwt', () => {
   it('lets the owner read the request and the booking', async () => {
-    expect((await request(stack.baseUrl, 'GET', `/v1/booking-requests/${requestId}`, { headers: alice })).body).toMatchObject({ userId: 'alice' });
+    expect((await request(stack.baseUrl, 'GET', `/v1/booking-requests/${requestId}`, { headers: alice })).body).toMatchObject({
+      userId: 'alice',
+    });
     expect((await request(stack.baseUrl, 'GET', `/v1/bookings/${bookingId}`, { headers: alice })).body).toMatchObject({ userId: 'alice' });
   });
 
@@ -107,7 +109,10 @@ describe('ownership with AUTH_MODE=jwt', () => {
     expect((await request(stack.baseUrl, 'POST', `/v1/bookings/${hold.bookingId}/confirm`)).status, 'no token').toBe(401);
 
     // The event is sold out now: Bob joins its waiting list; Alice may not take him off it.
-    const joined = await request(stack.baseUrl, 'POST', `/v1/events/${held.id}/bookings`, { json: { quantity: 1, waitlist: true }, headers: bob });
+    const joined = await request(stack.baseUrl, 'POST', `/v1/events/${held.id}/bookings`, {
+      json: { quantity: 1, waitlist: true },
+      headers: bob,
+    });
     expect(joined.status).toBe(202);
     const waitlisted = joined.body.requestId as string;
     for (let i = 0; i < 20; i++) {

@@ -1,7 +1,7 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
-import { type TestDatabase, capturingLogger, createTestDatabase } from '@booking/test-support';
+import { capturingLogger, createTestDatabase, type TestDatabase } from '@booking/test-support';
 import express from 'express';
 import { type RawBuilder, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

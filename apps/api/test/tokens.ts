@@ -1,7 +1,7 @@
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { type JWK, type JWTPayload, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 
 // Tokens and key sets for the identity tests: real signatures, made with jose as an issuer would.
 
@@ -11,7 +11,10 @@ export const AUDIENCE = 'booking-api';
 
 /** An HS256 token for `sub`, valid for a minute unless `claims` say otherwise (`exp: undefined` drops it). */
 export async function hsToken(sub: string, options: { secret?: string; claims?: JWTPayload; noExp?: boolean } = {}): Promise<string> {
-  const jwt = new SignJWT({ iss: ISSUER, aud: AUDIENCE, ...options.claims }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt();
+  const jwt = new SignJWT({ iss: ISSUER, aud: AUDIENCE, ...options.claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt();
   if (!options.noExp && options.claims?.exp === undefined) jwt.setExpirationTime('1m');
   return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_SECRET));
 }
@@ -35,7 +38,9 @@ export async function signingKey(alg: 'RS256' | 'ES256' | 'EdDSA', kid: string) 
 }
 
 /** A JWKS endpoint on 127.0.0.1 whose key set the test can replace (a rotation). */
-export async function jwksServer(initial: JWK[]): Promise<{ url: string; setKeys(keys: JWK[]): void; fetches: () => number; close(): Promise<void> }> {
+export async function jwksServer(
+  initial: JWK[],
+): Promise<{ url: string; setKeys(keys: JWK[]): void; fetches: () => number; close(): Promise<void> }> {
   let keys = initial;
   let fetches = 0;
   const server: Server = createServer((_req: IncomingMessage, res: ServerResponse) => {

@@ -20,8 +20,18 @@ await supervisor.run(logger, async () => {
   // A pool for each role, sharing DATABASE_POOL_SIZE: with one, a sale's long-poll reads queued ahead
   // of the worker's decisions and starved them.
   const sizes = rolePoolSizes(env.DATABASE_POOL_SIZE);
-  const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: sizes.api, applicationName: 'booking-api', migrate: env.MIGRATE_ON_START });
-  const workerDb = await openDatabase({ url: env.DATABASE_URL, poolSize: sizes.worker, applicationName: 'booking-worker', migrate: false }).catch(async (err: unknown) => {
+  const { db, pool } = await openDatabase({
+    url: env.DATABASE_URL,
+    poolSize: sizes.api,
+    applicationName: 'booking-api',
+    migrate: env.MIGRATE_ON_START,
+  });
+  const workerDb = await openDatabase({
+    url: env.DATABASE_URL,
+    poolSize: sizes.worker,
+    applicationName: 'booking-worker',
+    migrate: false,
+  }).catch(async (err: unknown) => {
     await db.destroy();
     throw err;
   });

@@ -51,7 +51,7 @@ describe('/admin/queues', () => {
     expectProblem(res, 401, 'UNAUTHORIZED');
   });
 
-  it('answers 401 to the dashboard\'s JSON calls and assets without credentials', async () => {
+  it("answers 401 to the dashboard's JSON calls and assets without credentials", async () => {
     for (const path of ['/admin/queues/api/queues', '/admin/queues/static/favicon-32x32.png']) {
       expectProblem(await call(stack.baseUrl, 'GET', path), 401, 'UNAUTHORIZED');
     }

@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { findAcceptedRequest } from '@booking/db';
 import { deleteKeys } from '@booking/test-support';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent, request, submit } from './http.ts';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type JsonResponse, awaitDecision, createEvent } from './http.ts';
+import { awaitDecision, createEvent, type JsonResponse } from './http.ts';
 import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
 import { type Stack, startStack } from './stack.ts';
 
@@ -48,7 +48,7 @@ describe('3,000 concurrent submissions of 1..4 seats from 600 users for 500 seat
   let sent: Sent[];
   let accepted: Sent[];
   let soldOutAtGate: Sent[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   let decisions: any[];
 
   beforeAll(async () => {

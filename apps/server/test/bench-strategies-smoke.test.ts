@@ -2,7 +2,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { runBenchSmoke } from './bench-run.ts';
 
-const cellsOf = (line: string) => line.split('|').slice(1, -1).map((c) => c.trim());
+const cellsOf = (line: string) =>
+  line
+    .split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
 
 /** The cells of the scenario table's rows printed for `strategy` (first cell: the scenario). */
 function rowsOf(stdout: string, strategy: string): string[][] {
@@ -45,11 +49,10 @@ describe('the strategy benchmark in smoke mode (every strategy and scenario, the
   it('prints one table row per scenario and strategy', () => {
     expect(stdout, output()).toContain('| scenario | strategy | requests | success rate | seats sold |');
     for (const strategy of STRATEGY_LABELS) {
-      expect(rowsOf(stdout, strategy).map((cells) => cells[0]!.split(' ')[0]), `${strategy}\n${output()}`).toEqual([
-        'predecessor',
-        'flash-sale',
-        'sustained',
-      ]);
+      expect(
+        rowsOf(stdout, strategy).map((cells) => cells[0]!.split(' ')[0]),
+        `${strategy}\n${output()}`,
+      ).toEqual(['predecessor', 'flash-sale', 'sustained']);
     }
   });
 
@@ -70,10 +73,15 @@ describe('the strategy benchmark in smoke mode (every strategy and scenario, the
   });
 
   it('runs the capacity sweep: every offered rate for every strategy, with its sustained rate and the ratio', () => {
-    expect(stdout, output()).toContain('| offered (arrivals/s) | strategy | requests | achieved decisions/s | of offered | decision p50 / p99 (ms) | errors | kept up |');
+    expect(stdout, output()).toContain(
+      '| offered (arrivals/s) | strategy | requests | achieved decisions/s | of offered | decision p50 / p99 (ms) | errors | kept up |',
+    );
     for (const strategy of STRATEGY_LABELS) {
       const rows = sweepRowsOf(stdout, strategy);
-      expect(rows.map((cells) => cells[0]), `${strategy}\n${output()}`).toEqual(['100', '200']);
+      expect(
+        rows.map((cells) => cells[0]),
+        `${strategy}\n${output()}`,
+      ).toEqual(['100', '200']);
       for (const cells of rows) expect(cells[7], output()).toMatch(/^(yes|no)\b/);
     }
     for (const strategy of STRATEGY_LABELS.slice(0, 2)) {

@@ -43,7 +43,9 @@ describe('the throughput benchmark in smoke mode (bare-door baseline, the servic
 
   it('measures pgbench and the drain of a filled queue, with the ratio', () => {
     expect(stdout, output()).toMatch(/^\| pgbench, 1 client, .* \| [\d,]+ tps \|/m);
-    expect(stdout, output()).toMatch(/^\| \*\*decisions\/s, one worker, from the first decision to the last\*\* \| \*\*[\d,]+\*\* \(2,000 decided/m);
+    expect(stdout, output()).toMatch(
+      /^\| \*\*decisions\/s, one worker, from the first decision to the last\*\* \| \*\*[\d,]+\*\* \(2,000 decided/m,
+    );
     expect(stdout, output()).toMatch(/^\| \*\*ratio to pgbench\*\* \| \*\*\d+\.\d\d×\*\*/m);
   });
 

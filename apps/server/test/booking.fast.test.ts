@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AUDIENCE, ISSUER, TEST_SECRET, hsToken, unsignedToken } from '../../api/test/tokens.ts';
+import { AUDIENCE, hsToken, ISSUER, TEST_SECRET, unsignedToken } from '../../api/test/tokens.ts';
 import { createEvent, submit } from './http.ts';
 import { ADMIN_KEY, type Stack, startStack } from './stack.ts';
 
@@ -101,8 +101,18 @@ describe('booking submissions answer the same through the fast front and through
     ['an unknown event', () => `/v1/events/${'A'.repeat(22)}/bookings`, JSON.stringify({ userId: 'u', quantity: 1 })],
     ['an event id of the wrong shape', () => '/v1/events/not-an-id/bookings', JSON.stringify({ userId: 'u', quantity: 1 })],
     ['a sold-out event', () => `/v1/events/${soldOut.id}/bookings`, JSON.stringify({ userId: 'late', quantity: 1 })],
-    ['a malformed Idempotency-Key', () => `/v1/events/${open.id}/bookings`, JSON.stringify({ userId: 'u', quantity: 1 }), { 'idempotency-key': 'x'.repeat(300) }],
-    ['an X-Request-Id to echo', () => `/v1/events/${soldOut.id}/bookings`, JSON.stringify({ userId: 'echo', quantity: 1 }), { 'x-request-id': 'trace-123' }],
+    [
+      'a malformed Idempotency-Key',
+      () => `/v1/events/${open.id}/bookings`,
+      JSON.stringify({ userId: 'u', quantity: 1 }),
+      { 'idempotency-key': 'x'.repeat(300) },
+    ],
+    [
+      'an X-Request-Id to echo',
+      () => `/v1/events/${soldOut.id}/bookings`,
+      JSON.stringify({ userId: 'echo', quantity: 1 }),
+      { 'x-request-id': 'trace-123' },
+    ],
   ];
 
   for (const [what, path, body, headers] of cases) {
@@ -131,7 +141,13 @@ describe('booking submissions answer the same through the fast front and through
     const headers = { 'idempotency-key': 'fast-and-express-0001' };
     const first = await post(stack.baseUrl, `/v1/events/${open.id}/bookings`, body, 'fast', headers);
     const again = await post(stack.baseUrl, `/v1/events/${open.id}/bookings`, body, 'express', headers);
-    const conflict = await post(stack.baseUrl, `/v1/events/${open.id}/bookings`, JSON.stringify({ userId: 'idem', quantity: 1 }), 'fast', headers);
+    const conflict = await post(
+      stack.baseUrl,
+      `/v1/events/${open.id}/bookings`,
+      JSON.stringify({ userId: 'idem', quantity: 1 }),
+      'fast',
+      headers,
+    );
     expect(first.status).toBe(202);
     expect(again.status).toBe(202);
     expect(again.body.requestId).toBe(first.body.requestId);
@@ -155,9 +171,17 @@ describe('with AUTH_MODE=jwt, the fast front and the Express route answer alike 
   const cases: Array<[string, () => Promise<Record<string, string>>, unknown]> = [
     ['a valid token, no userId in the body', async () => ({ authorization: `Bearer ${await hsToken('alice')}` }), { quantity: 1 }],
     ['no token', async () => ({}), { quantity: 1 }],
-    ['a token of another secret', async () => ({ authorization: `Bearer ${await hsToken('alice', { secret: 'x'.repeat(40) })}` }), { quantity: 1 }],
+    [
+      'a token of another secret',
+      async () => ({ authorization: `Bearer ${await hsToken('alice', { secret: 'x'.repeat(40) })}` }),
+      { quantity: 1 },
+    ],
     ['an unsigned token', async () => ({ authorization: `Bearer ${unsignedToken('alice')}` }), { quantity: 1 }],
-    ['a body userId that differs from the identity', async () => ({ authorization: `Bearer ${await hsToken('alice')}` }), { userId: 'bob', quantity: 1 }],
+    [
+      'a body userId that differs from the identity',
+      async () => ({ authorization: `Bearer ${await hsToken('alice')}` }),
+      { userId: 'bob', quantity: 1 },
+    ],
     ['the admin key booking for a user', async () => ({ authorization: `Bearer ${ADMIN_KEY}` }), { userId: 'carol', quantity: 1 }],
   ];
 

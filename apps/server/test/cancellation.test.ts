@@ -3,12 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cancelBooking } from '@booking/db';
 import {
   type CancelJobData,
-  type DecisionMessage,
-  KEEP_FAILED_JOBS,
   cancelJobId,
   createRedis,
+  type DecisionMessage,
   decisionsChannel,
   eventQueueName,
+  KEEP_FAILED_JOBS,
   messageEntries,
 } from '@booking/queue';
 import { TEST_REDIS_URL } from '@booking/test-support';

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { AdmissionGate, type RedisClient, createRedis, gateKeys } from '@booking/queue';
-import { type TestDatabase, TEST_REDIS_URL, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { AdmissionGate, createRedis, gateKeys, type RedisClient } from '@booking/queue';
+import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { awaitDecision, request } from './http.ts';
 import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
-import { DEPLOYMENT_ADMIN_KEY, type Deployment, startDeployment } from './processes.ts';
+import { type Deployment, DEPLOYMENT_ADMIN_KEY, startDeployment } from './processes.ts';
 
 // One API and one worker as real processes; the API is killed with SIGKILL while a burst of
 // submissions is going through it, so requests it had admitted at the gate never reach the queue.
@@ -21,7 +21,13 @@ describe('the API process killed in the middle of a burst', () => {
     prefix = uniquePrefix();
     redis = createRedis({ url: TEST_REDIS_URL, cluster: false }, 'worker');
     // Housekeeping every 2 s: gate records no job carries count as orphans after 5 s.
-    deployment = await startDeployment({ databaseUrl: database.url, redisUrl: TEST_REDIS_URL, prefix, workers: 1, env: { EVENT_REFRESH_MS: '2000' } });
+    deployment = await startDeployment({
+      databaseUrl: database.url,
+      redisUrl: TEST_REDIS_URL,
+      prefix,
+      workers: 1,
+      env: { EVENT_REFRESH_MS: '2000' },
+    });
   });
 
   afterEach(async () => {

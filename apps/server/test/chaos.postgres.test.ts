@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
 import {
+  deleteKeys,
   type PrivatePostgres,
+  startPrivatePostgres,
   TEST_REDIS_URL,
   type TestDatabase,
-  deleteKeys,
-  startPrivatePostgres,
   uniquePrefix,
 } from '@booking/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type TestDatabase, TEST_REDIS_URL, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { type Deployment, type Running, startDeployment } from './processes.ts';

@@ -19,7 +19,7 @@ interface Layer {
 export function expressAppOf(server: Server): { router: { stack: Layer[] } } {
   const listener = server.listeners('request')[0] as unknown as { app?: unknown; router?: unknown };
   // The server may put a front before the Express app (the fast long-poll path): the app is behind it.
-  const app = (listener?.router ? listener : listener?.app) as unknown as { router?: { stack: Layer[] } } | undefined;
+  const app = (listener?.router ? listener : listener?.app) as { router?: { stack: Layer[] } } | undefined;
   if (!app?.router) throw new Error('the server has no Express app');
   return app as { router: { stack: Layer[] } };
 }

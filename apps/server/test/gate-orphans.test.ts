@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { insertEvent } from '@booking/db';
 import { newEventId, newRequestId } from '@booking/domain';
-import { AdmissionGate, type BookJobData, GateOrphans, type RedisClient, createRedis, eventQueueName, gateKeys } from '@booking/queue';
+import { AdmissionGate, type BookJobData, createRedis, eventQueueName, gateKeys, GateOrphans, type RedisClient } from '@booking/queue';
 import { TEST_REDIS_URL } from '@booking/test-support';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,14 @@ async function admitWithoutQueueing(gate: AdmissionGate, eventId: string, count:
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const requestId = newRequestId(eventId);
-    const admitted = await gate.admit({ eventId, requestId, userId: `gone-${i}`, quantity: 1, maxPerUser: null, acceptedAt: acceptedAt.toISOString() });
+    const admitted = await gate.admit({
+      eventId,
+      requestId,
+      userId: `gone-${i}`,
+      quantity: 1,
+      maxPerUser: null,
+      acceptedAt: acceptedAt.toISOString(),
+    });
     expect(admitted.kind).toBe('admitted');
     ids.push(requestId);
   }
@@ -56,7 +63,13 @@ describe('the gate records of requests nothing will settle', () => {
       const data: BookJobData = {
         kind: 'book',
         eventId,
-        requests: queuedIds.map((requestId, i) => ({ requestId, userId: `gone-${3 + i}`, quantity: 1, acceptedAt: old.toISOString(), gated: true })),
+        requests: queuedIds.map((requestId, i) => ({
+          requestId,
+          userId: `gone-${3 + i}`,
+          quantity: 1,
+          acceptedAt: old.toISOString(),
+          gated: true,
+        })),
       };
       await queue.add('book', data, { removeOnComplete: true });
       await queue.close();
@@ -124,7 +137,14 @@ describe('the gate records of requests nothing will settle', () => {
       // The gate as it stands when the decision is committed and the settlement fails: the request's
       // admission, by the real script, never taken back.
       const gate = new AdmissionGate(redis, s.prefix);
-      await gate.admit({ eventId: event.id, requestId: decided.requestId, userId: 'settled-late', quantity: 1, maxPerUser: null, acceptedAt: decided.acceptedAt });
+      await gate.admit({
+        eventId: event.id,
+        requestId: decided.requestId,
+        userId: 'settled-late',
+        quantity: 1,
+        maxPerUser: null,
+        acceptedAt: decided.acceptedAt,
+      });
       const stale = await request(s.baseUrl, 'GET', `/v1/booking-requests/${decided.requestId}`);
       expect(stale.body.status, 'the gate says the decided request is still pending').toBe('pending');
       expect((await submit(s.baseUrl, event.id, 'turned-away', 1)).status, 'its seat counted twice').toBe(409);

@@ -1,6 +1,6 @@
 import { insertEvent } from '@booking/db';
 import { newEventId, newRequestId } from '@booking/domain';
-import { type BookJobData, type BookingRequestData, eventQueueName, gateKeys } from '@booking/queue';
+import { type BookingRequestData, type BookJobData, eventQueueName, gateKeys } from '@booking/queue';
 import { TEST_REDIS_URL } from '@booking/test-support';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -55,7 +55,9 @@ describe('a worker decides the jobs queued behind the one in hand in one transac
   }
 
   async function decidedCount(eventId: string): Promise<number> {
-    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM booking_requests WHERE event_id = ${eventId}`.execute(stack.db);
+    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM booking_requests WHERE event_id = ${eventId}`.execute(
+      stack.db,
+    );
     return rows[0]!.n;
   }
 

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type TestDatabase, TEST_REDIS_URL, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { awaitDecision, request } from './http.ts';
 import { expectEventInvariants } from './invariants.ts';
-import { DEPLOYMENT_ADMIN_KEY, type Deployment, startDeployment } from './processes.ts';
+import { type Deployment, DEPLOYMENT_ADMIN_KEY, startDeployment } from './processes.ts';
 
 // One API and one worker as real processes; the worker is killed before the holds fall due.
 describe('hold expiry when no worker runs at the due time', () => {
@@ -35,7 +35,9 @@ describe('hold expiry when no worker runs at the due time', () => {
     expect(created.status).toBe(201);
     const eventId = created.body.id as string;
     const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => request(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId: `u${i}`, quantity: 3 } })),
+      Array.from({ length: 10 }, (_, i) =>
+        request(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId: `u${i}`, quantity: 3 } }),
+      ),
     );
     const decided = await Promise.all(answers.map((a) => awaitDecision(baseUrl, a.body.requestId as string)));
     expect(decided.every((d) => d.status === 'confirmed')).toBe(true);
@@ -50,7 +52,9 @@ describe('hold expiry when no worker runs at the due time', () => {
 
     await sleep(3_000);
     const { rows: before } = await sql<{ n: number }>`
-      SELECT count(*)::int AS n FROM bookings WHERE event_id = ${eventId} AND status = 'held' AND expires_at < clock_timestamp()`.execute(database.db);
+      SELECT count(*)::int AS n FROM bookings WHERE event_id = ${eventId} AND status = 'held' AND expires_at < clock_timestamp()`.execute(
+      database.db,
+    );
     expect(before[0]!.n, 'nothing expires while no worker runs').toBe(10);
 
     const restartedAt = Date.now();
@@ -73,7 +77,9 @@ describe('hold expiry when no worker runs at the due time', () => {
     expect(event.body.available).toBe(30);
     await expectEventInvariants(database.db, eventId);
     const again = await Promise.all(
-      Array.from({ length: 3 }, (_, i) => request(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId: `v${i}`, quantity: 10 } })),
+      Array.from({ length: 3 }, (_, i) =>
+        request(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId: `v${i}`, quantity: 10 } }),
+      ),
     );
     expect(again.map((a) => a.status)).toEqual([202, 202, 202]);
     const later = await Promise.all(again.map((a) => awaitDecision(baseUrl, a.body.requestId as string)));

@@ -13,7 +13,6 @@ import { type Stack, startStack } from './stack.ts';
 // available and (at the end) every booking's status must be the model's. Seeded, so a failure can be
 // replayed: the seed is in the test's name.
 
-
 type Status = 'held' | 'confirmed' | 'cancelled' | 'expired';
 
 /** The rules, as plainly as they can be said. */
@@ -128,13 +127,16 @@ describe('holds against a model of the rules', () => {
         model.due(id);
         await sql`UPDATE bookings SET expires_at = clock_timestamp() WHERE id = ${id}`.execute(stack.db);
         const deadline = Date.now() + 8_000;
-        while ((await request(stack.baseUrl, 'GET', `/v1/bookings/${id}`)).body.status === 'held' && Date.now() < deadline) await sleep(100);
+        while ((await request(stack.baseUrl, 'GET', `/v1/bookings/${id}`)).body.status === 'held' && Date.now() < deadline)
+          await sleep(100);
       }
       const available = (await request(stack.baseUrl, 'GET', `/v1/events/${event.id}`)).body.available;
       expect(available, log.join(', ')).toBe(model.available);
     }
 
-    const { rows } = await sql<{ id: string; status: Status }>`SELECT id, status FROM bookings WHERE event_id = ${event.id}`.execute(stack.db);
+    const { rows } = await sql<{ id: string; status: Status }>`SELECT id, status FROM bookings WHERE event_id = ${event.id}`.execute(
+      stack.db,
+    );
     expect(Object.fromEntries(rows.map((b) => [b.id, b.status])), log.join(', ')).toEqual(
       Object.fromEntries([...model.bookings].map(([id, b]) => [id, b.status])),
     );

@@ -11,7 +11,9 @@ import { type Stack, startStack } from './stack.ts';
 async function bookAll(stack: Stack, eventId: string, users: string[]): Promise<any[]> {
   const answers = await Promise.all(users.map((u) => submit(stack.baseUrl, eventId, u, 1)));
   return Promise.all(
-    answers.map((a) => (a.status === 202 ? awaitDecision(stack.baseUrl, a.body.requestId as string) : { status: 'rejected', reason: a.body.code })),
+    answers.map((a) =>
+      a.status === 202 ? awaitDecision(stack.baseUrl, a.body.requestId as string) : { status: 'rejected', reason: a.body.code },
+    ),
   );
 }
 
@@ -46,7 +48,11 @@ describe('holds under concurrency', () => {
     let expired = 0;
     for (let round = 0; round < 3; round++) {
       const event = await createEvent(stack.baseUrl, { capacity: 100, holdSeconds: 600 });
-      const decided = await bookAll(stack, event.id, Array.from({ length: 100 }, (_, i) => `r${round}-u${i}`));
+      const decided = await bookAll(
+        stack,
+        event.id,
+        Array.from({ length: 100 }, (_, i) => `r${round}-u${i}`),
+      );
       expect(decided.every((d) => d.status === 'confirmed')).toBe(true);
       // Every hold falls due at the same instant T, a second from now; the confirms are sent from
       // 500 ms before T to 300 ms after it, so that some are applied before T and some after.
@@ -61,7 +67,12 @@ describe('holds under concurrency', () => {
         }),
       );
       expect(await untilNoneHeld(stack, event.id, 10_000)).toBe(0);
-      const { rows: bookings } = await sql<{ id: string; status: string; confirmed_before_due: boolean | null; expired_after_due: boolean | null }>`
+      const { rows: bookings } = await sql<{
+        id: string;
+        status: string;
+        confirmed_before_due: boolean | null;
+        expired_after_due: boolean | null;
+      }>`
         SELECT id, status, confirmed_at < expires_at AS confirmed_before_due, expired_at >= expires_at AS expired_after_due
           FROM bookings WHERE event_id = ${event.id}`.execute(stack.db);
       const byId = new Map(bookings.map((b) => [b.id, b]));
@@ -93,7 +104,11 @@ describe('holds under concurrency', () => {
 
   it('1,000 holds expiring while 1,000 new requests arrive: seats exact, none given twice', async () => {
     const event = await createEvent(stack.baseUrl, { capacity: 1_000, holdSeconds: 600 });
-    const first = await bookAll(stack, event.id, Array.from({ length: 1_000 }, (_, i) => `old-${i}`));
+    const first = await bookAll(
+      stack,
+      event.id,
+      Array.from({ length: 1_000 }, (_, i) => `old-${i}`),
+    );
     expect(first.every((d) => d.status === 'confirmed')).toBe(true);
     // The holds fall due over two seconds, oldest first, while new requests arrive for three.
     await sql`
@@ -102,13 +117,23 @@ describe('holds under concurrency', () => {
        WHERE b.id = s.id`.execute(stack.db);
     const waves: Array<Promise<any[]>> = [];
     for (let w = 0; w < 10; w++) {
-      waves.push(bookAll(stack, event.id, Array.from({ length: 100 }, (_, i) => `new-${w}-${i}`)));
+      waves.push(
+        bookAll(
+          stack,
+          event.id,
+          Array.from({ length: 100 }, (_, i) => `new-${w}-${i}`),
+        ),
+      );
       await sleep(300);
     }
     const during = (await Promise.all(waves)).flat();
     expect(await untilOldExpired(stack, event.id)).toBe(1_000);
     // Then more than enough requests for what is left: the event ends exactly sold out.
-    const after = await bookAll(stack, event.id, Array.from({ length: 1_100 }, (_, i) => `last-${i}`));
+    const after = await bookAll(
+      stack,
+      event.id,
+      Array.from({ length: 1_100 }, (_, i) => `last-${i}`),
+    );
 
     const taken = [...during, ...after].filter((d) => d.status === 'confirmed').length;
     expect(taken).toBe(1_000);

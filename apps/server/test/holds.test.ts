@@ -44,7 +44,10 @@ describe('holds and checkout', () => {
   });
 
   it('creates an event with holdSeconds and shows it', async () => {
-    const created = await request(stack.baseUrl, 'POST', '/v1/events', { admin: true, json: { name: 'Held', capacity: 3, holdSeconds: 900 } });
+    const created = await request(stack.baseUrl, 'POST', '/v1/events', {
+      admin: true,
+      json: { name: 'Held', capacity: 3, holdSeconds: 900 },
+    });
     expect(created.status).toBe(201);
     expect(created.body.holdSeconds).toBe(900);
     expect(eventView.safeParse(created.body).success).toBe(true);
@@ -103,7 +106,9 @@ describe('holds and checkout', () => {
     const expired = await until(stack, decided.bookingId, (b) => b.status === 'expired', Date.parse(held.expiresAt) - Date.now() + 6_000);
     expect(expired.status).toBe('expired');
     const { rows } = await sql<{ late_ms: number }>`
-      SELECT (extract(epoch FROM expired_at - expires_at) * 1000)::int AS late_ms FROM bookings WHERE id = ${decided.bookingId}`.execute(stack.db);
+      SELECT (extract(epoch FROM expired_at - expires_at) * 1000)::int AS late_ms FROM bookings WHERE id = ${decided.bookingId}`.execute(
+      stack.db,
+    );
     expect(rows[0]!.late_ms).toBeGreaterThanOrEqual(0);
     expect(rows[0]!.late_ms).toBeLessThan(6_000);
     expect(await available(stack, event.id)).toBe(1);
@@ -165,8 +170,12 @@ describe('holds and checkout', () => {
     const event = await createEvent(stack.baseUrl, { capacity: 2, holdSeconds: 600 });
     const decided = await book(stack, event.id, 'schema', 1);
     expect((await confirm(stack, decided.bookingId)).status).toBe(200);
-    await expect(sql`UPDATE bookings SET status = 'held' WHERE id = ${decided.bookingId}`.execute(stack.db)).rejects.toThrow(/may not go from confirmed to held/);
-    await expect(sql`UPDATE bookings SET status = 'expired' WHERE id = ${decided.bookingId}`.execute(stack.db)).rejects.toThrow(/may not go from confirmed to expired/);
+    await expect(sql`UPDATE bookings SET status = 'held' WHERE id = ${decided.bookingId}`.execute(stack.db)).rejects.toThrow(
+      /may not go from confirmed to held/,
+    );
+    await expect(sql`UPDATE bookings SET status = 'expired' WHERE id = ${decided.bookingId}`.execute(stack.db)).rejects.toThrow(
+      /may not go from confirmed to expired/,
+    );
   });
 
   it('the schema refuses held and confirmed seats beyond capacity', async () => {
@@ -225,7 +234,9 @@ describe('checkouts behind a backlog of admissions', () => {
     expect(new Set(confirmed.map((r) => r.xmin)).size, 'one transaction applied the five checkouts').toBe(1);
     const decided = await Promise.all(backlog.map((r) => awaitDecision(stack.baseUrl, r.body.requestId as string)));
     const { rows: first } = await sql<{ at: Date }>`
-      SELECT min(decided_at) AS at FROM booking_requests WHERE id = ANY (${decided.map((d) => d.requestId as string)}::text[])`.execute(stack.db);
+      SELECT min(decided_at) AS at FROM booking_requests WHERE id = ANY (${decided.map((d) => d.requestId as string)}::text[])`.execute(
+      stack.db,
+    );
     const lastCheckout = Math.max(...confirmed.map((r) => r.confirmed_at.getTime()));
     expect(lastCheckout, 'the checkouts went ahead of the admissions queued before them').toBeLessThan(first[0]!.at.getTime());
     await expectEventInvariants(stack.db, event.id);

@@ -1,7 +1,7 @@
 import { ADMIN_KEY } from './stack.ts';
 
 // Bodies are parsed JSON whose shape each test asserts; `any` keeps those assertions terse.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export interface JsonResponse<T = any> {
   status: number;
   headers: Headers;
@@ -30,7 +30,15 @@ export async function request<T = any>(
 /** Creates an event through the API and returns it. */
 export async function createEvent(
   baseUrl: string,
-  event: { name?: string; capacity: number; maxPerUser?: number; salesStartAt?: string; salesEndAt?: string; holdSeconds?: number; waitlistLimit?: number },
+  event: {
+    name?: string;
+    capacity: number;
+    maxPerUser?: number;
+    salesStartAt?: string;
+    salesEndAt?: string;
+    holdSeconds?: number;
+    waitlistLimit?: number;
+  },
 ): Promise<{ id: string; capacity: number; available: number }> {
   const res = await request(baseUrl, 'POST', '/v1/events', { admin: true, json: { name: 'Test event', ...event } });
   if (res.status !== 201) throw new Error(`event creation failed: ${res.status} ${JSON.stringify(res.body)}`);

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,17 +38,20 @@ export type EnvSchema = z.ZodObject<z.ZodRawShape>;
 /** The configuration schema a process started with `command` reads. */
 export function schemaFor(command: string[]): { role: string; schema: EnvSchema } {
   const script = command.join(' ');
-  if (/\bnpm (run )?start:api\b/.test(script)) return { role: 'api', schema: apiEnv as unknown as EnvSchema };
-  if (/\bnpm (run )?start:worker\b/.test(script)) return { role: 'worker', schema: workerEnv as unknown as EnvSchema };
-  if (/\bnpm run migrate\b/.test(script)) return { role: 'migrate', schema: commonEnv as unknown as EnvSchema };
-  if (/\bnpm (run )?start$/.test(script)) return { role: 'server', schema: serverEnv as unknown as EnvSchema };
+  if (/\bnpm (run )?start:api\b/.test(script)) return { role: 'api', schema: apiEnv };
+  if (/\bnpm (run )?start:worker\b/.test(script)) return { role: 'worker', schema: workerEnv };
+  if (/\bnpm run migrate\b/.test(script)) return { role: 'migrate', schema: commonEnv };
+  if (/\bnpm (run )?start$/.test(script)) return { role: 'server', schema: serverEnv };
   throw new Error(`no known role for command ${JSON.stringify(command)}`);
 }
 
 /** Checks that an environment only sets variables `schema` reads and that `schema` accepts it. */
 export function expectEnvAccepted(where: string, schema: EnvSchema, env: Record<string, string>): void {
   const known = new Set(Object.keys(schema.shape));
-  expect(Object.keys(env).filter((k) => !known.has(k)), `${where}: variables no schema of this role reads`).toEqual([]);
+  expect(
+    Object.keys(env).filter((k) => !known.has(k)),
+    `${where}: variables no schema of this role reads`,
+  ).toEqual([]);
   const parsed = schema.safeParse(env);
   expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`), `${where}: values`).toEqual([]);
 }
@@ -63,7 +66,21 @@ export function healthCheckUrl(test: unknown): URL {
 
 // ---------------------------------------------------------------- PromQL
 
-export const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
+export const PROMQL_KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+]);
 
 /** Metric names a PromQL expression selects. */
 export function promqlMetricNames(expr: string): string[] {

@@ -10,7 +10,20 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 
-import { type Obj, INFRA, MARGIN_S, PROMTOOL, ROOT, WORKER_SHUTDOWN_GRACE_S, expectEnvAccepted, filesUnder, healthCheckUrl, read, schemaFor, yaml } from './infra-files.ts';
+import {
+  expectEnvAccepted,
+  filesUnder,
+  healthCheckUrl,
+  INFRA,
+  MARGIN_S,
+  type Obj,
+  PROMTOOL,
+  read,
+  ROOT,
+  schemaFor,
+  WORKER_SHUTDOWN_GRACE_S,
+  yaml,
+} from './infra-files.ts';
 
 describe('infra/: every file parses', () => {
   const files = filesUnder(INFRA).filter((f) => /\.(ya?ml|json)$/.test(f));
@@ -52,7 +65,10 @@ describe('infra/docker-compose.yml', () => {
   /** A service's environment as the process sees it; `VAR:` (null) is passed through from the shell. */
   const envOf = (service: Obj, passthrough: Record<string, string> = {}): Record<string, string> =>
     Object.fromEntries(
-      Object.entries((service.environment ?? {}) as Record<string, unknown>).map(([k, v]) => [k, v === null ? (passthrough[k] ?? '') : String(v)]),
+      Object.entries((service.environment ?? {}) as Record<string, unknown>).map(([k, v]) => [
+        k,
+        v === null ? (passthrough[k] ?? '') : String(v),
+      ]),
     );
   const fromShell = { ADMIN_API_KEY: 'a-key-from-the-operators-shell-0123456789' };
 
@@ -88,7 +104,9 @@ describe('infra/docker-compose.yml', () => {
     expect(worker.container_name).toBeUndefined();
     expect(worker.hostname).toBeUndefined();
     // A container port alone ("9464") would be fine; a host port ("9464:9464") clashes between replicas.
-    const fixed = ((worker.ports ?? []) as Array<string | Obj>).filter((p) => (typeof p === 'string' ? p.includes(':') : p.published !== undefined));
+    const fixed = ((worker.ports ?? []) as Array<string | Obj>).filter((p) =>
+      typeof p === 'string' ? p.includes(':') : p.published !== undefined,
+    );
     expect(fixed).toEqual([]);
     // Nothing refers to one worker container by name.
     for (const [name, s] of Object.entries(services)) {
@@ -136,7 +154,9 @@ describe('infra/prometheus/prometheus.yml', () => {
     const worker = job('booking-worker');
     for (const j of [api, worker]) expect(j.metrics_path ?? '/metrics').toBe('/metrics');
     // DNS service discovery: on the compose network a service name resolves to every replica.
-    expect(api.dns_sd_configs).toEqual([expect.objectContaining({ names: ['api'], type: 'A', port: Number(services.api!.environment.PORT) })]);
+    expect(api.dns_sd_configs).toEqual([
+      expect.objectContaining({ names: ['api'], type: 'A', port: Number(services.api!.environment.PORT) }),
+    ]);
     expect(worker.dns_sd_configs).toEqual([
       expect.objectContaining({ names: ['worker'], type: 'A', port: Number(services.worker!.environment.METRICS_PORT) }),
     ]);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 
-import { type Obj, INFRA, MARGIN_S, WORKER_SHUTDOWN_GRACE_S, expectEnvAccepted, read, schemaFor, yaml } from './infra-files.ts';
+import { expectEnvAccepted, INFRA, MARGIN_S, type Obj, read, schemaFor, WORKER_SHUTDOWN_GRACE_S, yaml } from './infra-files.ts';
 
 describe('infra/k8s', () => {
   const dir = join(INFRA, 'k8s');
@@ -131,7 +131,7 @@ describe('infra/k8s', () => {
     }
   });
 
-  it('terminationGracePeriodSeconds covers each role\'s shutdown', () => {
+  it("terminationGracePeriodSeconds covers each role's shutdown", () => {
     const preStop = (c: Obj) => Number(c.lifecycle?.preStop?.exec?.command?.at(-1) ?? 0);
     const apiGrace = Number(containerEnv(apiContainer).SHUTDOWN_GRACE_MS) / 1000;
     expect(apiDeploy.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(preStop(apiContainer) + apiGrace + MARGIN_S);

@@ -4,7 +4,7 @@ import { MetricsRegistry, serveMetrics } from '@booking/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent, submit } from './http.ts';
-import { type Obj, dashboardQueries, promqlMetricNames, read, yaml } from './infra-files.ts';
+import { dashboardQueries, type Obj, promqlMetricNames, read, yaml } from './infra-files.ts';
 import { type Stack, startStack } from './stack.ts';
 
 describe('against the running service', () => {
@@ -55,7 +55,10 @@ describe('against the running service', () => {
     // `up` is recorded by Prometheus for each target, not exposed by the service.
     queried.delete('up');
     expect(queried.size).toBeGreaterThan(10);
-    expect([...queried].filter((m) => !exposed.has(m)), 'queried but not exposed').toEqual([]);
+    expect(
+      [...queried].filter((m) => !exposed.has(m)),
+      'queried but not exposed',
+    ).toEqual([]);
     // It shows what it is meant to show.
     expect([...queried]).toEqual(
       expect.arrayContaining([
@@ -84,7 +87,9 @@ describe('against the running service', () => {
 
 describe('promqlMetricNames', () => {
   it('finds selectors, not functions, labels, ranges or keywords', () => {
-    expect(promqlMetricNames('histogram_quantile(0.99, sum by (le) (rate(a_bucket{x=~"$event"}[$__rate_interval])))')).toEqual(['a_bucket']);
+    expect(promqlMetricNames('histogram_quantile(0.99, sum by (le) (rate(a_bucket{x=~"$event"}[$__rate_interval])))')).toEqual([
+      'a_bucket',
+    ]);
     expect(promqlMetricNames('sum(rate(a_sum[5m])) / sum(rate(a_count[5m])) or vector(0)')).toEqual(['a_sum', 'a_count']);
     expect(promqlMetricNames('max by (event_id) (q{event_id=~"$event"}) > bool 0')).toEqual(['q']);
   });

@@ -29,8 +29,7 @@ const HOSTILE: [string, string][] = [
 const createEventRaw = (json: unknown) =>
   call(stack.baseUrl, 'POST', '/v1/events', { json, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
 
-const book = (eventId: string, json: unknown) =>
-  call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json });
+const book = (eventId: string, json: unknown) => call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json });
 
 async function journalRows(): Promise<number> {
   const row = await stack.db

@@ -58,5 +58,8 @@ export async function expectDecisionsJustified(db: Db, eventId: string): Promise
  * of every SOLD_OUT answer.
  */
 export function expectNoFalseSoldOut(left: number, soldOut: number[]): void {
-  expect(soldOut.filter((q) => q <= left), `SOLD_OUT answers although ${left} seats are still left`).toEqual([]);
+  expect(
+    soldOut.filter((q) => q <= left),
+    `SOLD_OUT answers although ${left} seats are still left`,
+  ).toEqual([]);
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decideBookingBatch, isStaleLeaseError } from '@booking/db';
 import { newBookingId } from '@booking/domain';
 import { EventLeases, type Lease } from '@booking/queue';
-import { TEST_REDIS_URL, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '@booking/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -93,7 +93,13 @@ describe('event leases across worker processes', () => {
   it('refuses decisions made under an epoch older than the last one Postgres saw', async () => {
     stack = await startStack({ workers: 0 });
     const event = await createEvent(stack.baseUrl, { capacity: 10 });
-    const request = (id: string) => ({ requestId: `${event.id}.${id}`, userId: id, quantity: 1, acceptedAt: new Date().toISOString(), bookingId: newBookingId() });
+    const request = (id: string) => ({
+      requestId: `${event.id}.${id}`,
+      userId: id,
+      quantity: 1,
+      acceptedAt: new Date().toISOString(),
+      bookingId: newBookingId(),
+    });
     await decideBookingBatch(stack.db, event.id, [request('aaaaaaaaaaaaaaaaaaaaaa')], 7);
     const stale = await decideBookingBatch(stack.db, event.id, [request('bbbbbbbbbbbbbbbbbbbbbb')], 6).then(
       () => undefined,

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-import { TEST_REDIS_URL, type TestDatabase, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { freePort } from './processes.ts';

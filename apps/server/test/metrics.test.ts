@@ -73,7 +73,11 @@ describe('/metrics after a sell-out', () => {
   });
 
   it('drops the per-event series once the sale has ended', async () => {
-    await stack.db.updateTable('events').set({ sales_end_at: new Date(Date.now() - 1000) }).where('id', '=', eventId).execute();
+    await stack.db
+      .updateTable('events')
+      .set({ sales_end_at: new Date(Date.now() - 1000) })
+      .where('id', '=', eventId)
+      .execute();
     const body = await fetch(`${stack.baseUrl}/metrics`).then((r) => r.text());
     expect(body).toContain('# TYPE booking_seats_available gauge');
     expect(body).not.toContain(`event_id="${eventId}"`);

@@ -1,14 +1,6 @@
 import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { createOpenApiRegistry, generateOpenApiDocument } from '@booking/api';
-import {
-  ERROR_STATUS,
-  bookingAccepted,
-  bookingRequestView,
-  bookingView,
-  errorCode,
-  eventView,
-  problemDetails,
-} from '@booking/domain';
+import { bookingAccepted, bookingRequestView, bookingView, ERROR_STATUS, errorCode, eventView, problemDetails } from '@booking/domain';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -19,7 +11,7 @@ import { call, unknownId } from './route-helpers.ts';
 import { type Stack, startStack } from './stack.ts';
 
 // The generated document is plain JSON; `any` lets the walks below index into it freely.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 type Json = any;
 
 const registry = createOpenApiRegistry();
@@ -28,8 +20,8 @@ const routeConfigs = registry.definitions.flatMap((d) => (d.type === 'route' ? [
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
 
 /** Every documented operation: `[method, path, operation]`. */
-const operations: [string, string, Json][] = Object.entries(document.paths as Record<string, Json>).flatMap(
-  ([path, item]) => METHODS.filter((m) => item[m]).map((m): [string, string, Json] => [m, path, item[m]]),
+const operations: [string, string, Json][] = Object.entries(document.paths as Record<string, Json>).flatMap(([path, item]) =>
+  METHODS.filter((m) => item[m]).map((m): [string, string, Json] => [m, path, item[m]]),
 );
 
 // The files the documented /docs page loads; they belong to it rather than being API routes.
@@ -103,7 +95,9 @@ describe('the OpenAPI document', () => {
 
   it('documents only routes the Express app serves', () => {
     const unserved = operations
-      .filter(([method, path]) => !served.some((r) => toOpenApiPath(r.path) === path && (r.method === '*' || r.method === method.toUpperCase())))
+      .filter(
+        ([method, path]) => !served.some((r) => toOpenApiPath(r.path) === path && (r.method === '*' || r.method === method.toUpperCase())),
+      )
       .map(([method, path]) => `${method.toUpperCase()} ${path}`);
     expect(unserved).toEqual([]);
   });
@@ -132,7 +126,20 @@ describe('the OpenAPI document', () => {
     const submit = document.paths['/v1/events/{eventId}/bookings'].post;
     // 200: the second version's `Prefer: wait=N`, decided within N seconds.
     // 401 and 403: the second version's identities (AUTH_MODE jwt or header).
-    expect(Object.keys(submit.responses).sort()).toEqual(['200', '202', '400', '401', '403', '404', '409', '413', '415', '422', '429', '503']);
+    expect(Object.keys(submit.responses).sort()).toEqual([
+      '200',
+      '202',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '413',
+      '415',
+      '422',
+      '429',
+      '503',
+    ]);
     expect(submit.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header', required: false }));
     expect(submit.parameters).toContainEqual(expect.objectContaining({ name: 'Prefer', in: 'header', required: false }));
     expect(submit.responses['200'].headers).toHaveProperty('Preference-Applied');
@@ -171,7 +178,7 @@ describe('the OpenAPI document', () => {
 
   it('has only examples that its zod schemas accept', () => {
     const checked = new Set<string>();
-    for (const route of routeConfigs as RouteConfig[]) {
+    for (const route of routeConfigs) {
       const op = document.paths[route.path]?.[route.method];
       const at = pointer('paths', route.path, route.method);
       const paramSchemas: Record<string, z.ZodObject | undefined> = {
@@ -276,8 +283,8 @@ describe('the API as the document describes it', () => {
   it('describes the real problem answers, down to their type URI and title', async () => {
     const res = await call(stack.baseUrl, 'GET', `/v1/events/${unknownId()}`);
     expectValid(problemDetails, res.body, 'GET unknown event');
-    const example = document.paths['/v1/events/{eventId}'].get.responses['404'].content['application/problem+json'].examples
-      .EVENT_NOT_FOUND.value;
+    const example =
+      document.paths['/v1/events/{eventId}'].get.responses['404'].content['application/problem+json'].examples.EVENT_NOT_FOUND.value;
     expect({ ...res.body, detail: undefined }).toEqual({ ...example, detail: undefined });
   });
 });

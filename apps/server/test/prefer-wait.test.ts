@@ -70,7 +70,7 @@ describe('POST /v1/events/:eventId/bookings with Prefer: wait=N (submit and wait
     }
   });
 
-  it('answers a long-poll of a request it queued with its decision and the caller\'s X-Request-Id', async () => {
+  it("answers a long-poll of a request it queued with its decision and the caller's X-Request-Id", async () => {
     const event = await createEvent(stack.baseUrl, { capacity: 5 });
     const submitted = await submit(stack.baseUrl, event.id, 'poller', 1);
     expect(submitted.status).toBe(202);

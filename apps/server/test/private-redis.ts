@@ -5,8 +5,8 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { type ApiHandle, startApi } from '@booking/api';
-import { type TestDatabase, createTestDatabase, testLogger, uniquePrefix } from '@booking/test-support';
-import { type WorkerHandle, startWorker } from '@booking/worker';
+import { createTestDatabase, type TestDatabase, testLogger, uniquePrefix } from '@booking/test-support';
+import { startWorker, type WorkerHandle } from '@booking/worker';
 
 import { ADMIN_KEY } from './stack.ts';
 
@@ -99,7 +99,9 @@ export class PrivateRedis {
 }
 
 /** A database of its own, a worker and an API on `redis`, under a fresh key prefix. */
-export async function startOn(redis: PrivateRedis): Promise<{ database: TestDatabase; api: ApiHandle; worker: WorkerHandle; baseUrl: string }> {
+export async function startOn(
+  redis: PrivateRedis,
+): Promise<{ database: TestDatabase; api: ApiHandle; worker: WorkerHandle; baseUrl: string }> {
   const database = await createTestDatabase(10);
   const prefix = uniquePrefix();
   const logger = testLogger();

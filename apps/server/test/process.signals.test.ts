@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ENTRY_POINTS, type Running, firstLine, freePort, logLines, start, withProcessEnvironment, within } from './processes.ts';
+import { ENTRY_POINTS, firstLine, freePort, logLines, type Running, start, within, withProcessEnvironment } from './processes.ts';
 
 // Each entry point is supervised from its first statement, before the service's modules load: a
 // SIGTERM at any moment after that stops it cleanly (exit 0), whether it is still loading, still

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { describe, expect, it } from 'vitest';
 
-import { ENTRY_POINTS, type Running, freePort, start, stderrOf, until, withProcessEnvironment, within } from './processes.ts';
+import { ENTRY_POINTS, freePort, type Running, start, stderrOf, until, within, withProcessEnvironment } from './processes.ts';
 
 describe.concurrent('an entry point with an invalid configuration', () => {
   it.each([
@@ -35,12 +35,7 @@ describe.concurrent('an entry point with a valid configuration', () => {
       const port = await freePort();
       const run = start(ENTRY_POINTS.server, { ...env, PORT: String(port) });
       try {
-        await until(
-          run,
-          async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200,
-          20_000,
-          'healthy',
-        );
+        await until(run, async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200, 20_000, 'healthy');
         await expectCleanSigterm(run);
       } finally {
         run.child.kill('SIGKILL');

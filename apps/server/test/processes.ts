@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
-import { TEST_REDIS_URL, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { createTestDatabase, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '@booking/test-support';
 
 // Helpers for tests that run the real entry points as child processes.
 
@@ -57,8 +57,8 @@ export function start(entry: string, env: Record<string, string>): Running {
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = once(child, 'exit').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
@@ -113,13 +113,20 @@ export function firstLine(run: Running): Promise<string> {
   });
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
+}
+
 /** The JSON log lines the process wrote to standard output so far (other lines are left out). */
 export function logLines(run: Running): Array<Record<string, unknown>> {
-  const stdout = run.output().split('--- stderr\n')[0]!.replace(/^--- stdout\n/, '');
+  const stdout = run
+    .output()
+    .split('--- stderr\n')[0]!
+    .replace(/^--- stdout\n/, '');
   return stdout.split('\n').flatMap((line) => {
     try {
       const parsed: unknown = JSON.parse(line);
-      return parsed !== null && typeof parsed === 'object' ? [parsed as Record<string, unknown>] : [];
+      return isRecord(parsed) ? [parsed] : [];
     } catch {
       return [];
     }
@@ -132,7 +139,12 @@ export async function until(run: Running, check: () => Promise<boolean> | boolea
   void run.exited.then(() => (exited = true));
   const deadline = Date.now() + ms;
   for (;;) {
-    if (await Promise.resolve().then(check).catch(() => false)) return;
+    if (
+      await Promise.resolve()
+        .then(check)
+        .catch(() => false)
+    )
+      return;
     if (exited) throw new Error(`exited before ${what}\n${run.output()}`);
     if (Date.now() > deadline) throw new Error(`not ${what} within ${ms} ms\n${run.output()}`);
     await sleep(100);

@@ -2,14 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { cancelBooking, decideBookingRequest, insertEvent } from '@booking/db';
 import { type BookingRequestView, newBookingId, newEventId, newRequestId } from '@booking/domain';
-import {
-  type DecisionMessage,
-  KEEP_FAILED_JOBS,
-  type RedisClient,
-  createRedis,
-  decisionsChannel,
-  eventQueueName,
-} from '@booking/queue';
+import { createRedis, type DecisionMessage, decisionsChannel, eventQueueName, KEEP_FAILED_JOBS, type RedisClient } from '@booking/queue';
 import { TEST_REDIS_URL } from '@booking/test-support';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -5,17 +5,17 @@ import { insertEvent } from '@booking/db';
 import { newEventId, newRequestId } from '@booking/domain';
 import {
   AdmissionGate,
-  type BookJobData,
   type BookingRequestData,
-  KEEP_FAILED_JOBS,
-  MAX_REQUESTS_PER_JOB,
-  type RedisClient,
+  type BookJobData,
   createRedis,
   eventQueueName,
   eventsChannel,
   gateKeys,
   idempotencyKeyName,
+  KEEP_FAILED_JOBS,
   markEventReady,
+  MAX_REQUESTS_PER_JOB,
+  type RedisClient,
 } from '@booking/queue';
 import { TEST_REDIS_URL } from '@booking/test-support';
 import { Queue } from 'bullmq';
@@ -60,7 +60,9 @@ describe('what Redis keeps of a sale', () => {
     const eventKeys = (eventId: string) => scanKeys(redis, `${stack.prefix}:${eventQueueName(eventId)}:*`);
 
     async function decidedCount(eventId: string): Promise<number> {
-      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM booking_requests WHERE event_id = ${eventId}`.execute(stack.db);
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM booking_requests WHERE event_id = ${eventId}`.execute(
+        stack.db,
+      );
       return rows[0]!.n;
     }
 
@@ -72,7 +74,12 @@ describe('what Redis keeps of a sale', () => {
      */
     async function sale(requests: number, capacity: number): Promise<string> {
       const eventId = newEventId();
-      await insertEvent(stack.db, { id: eventId, name: `sale of ${requests}`, capacity, salesEndAt: new Date(Date.now() + 86_400_000).toISOString() });
+      await insertEvent(stack.db, {
+        id: eventId,
+        name: `sale of ${requests}`,
+        capacity,
+        salesEndAt: new Date(Date.now() + 86_400_000).toISOString(),
+      });
       const gate = new AdmissionGate(redis, stack.prefix);
       await gate.open(eventId, capacity);
       const queue = new Queue(eventQueueName(eventId), { connection: redis, prefix: stack.prefix });

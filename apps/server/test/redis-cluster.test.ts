@@ -79,8 +79,10 @@ describe('on a 3-master Redis Cluster', () => {
     });
 
     it('confirms exactly 10, turns 990 away as SOLD_OUT and leaves 0 available', async () => {
-      const { event, accepted, confirmed, rejectedLater, rejectedAtOnce, answeredMs, decidedMs } =
-        await expectTenSeatsSoldToThousand(stack, gate);
+      const { event, accepted, confirmed, rejectedLater, rejectedAtOnce, answeredMs, decidedMs } = await expectTenSeatsSoldToThousand(
+        stack,
+        gate,
+      );
       // The figures of this run, for the record.
       console.info(
         `[redis-cluster] gate=${gate}: 1,000 submissions answered in ${answeredMs.toFixed(0)} ms, ` +
@@ -105,7 +107,7 @@ describe('on a 3-master Redis Cluster', () => {
     });
   });
 
-  it('keeps an event\'s queue, gate and idempotency records in one slot, on the node that owns it', async () => {
+  it("keeps an event's queue, gate and idempotency records in one slot, on the node that owns it", async () => {
     const stack = stacks[0] ?? (await clusterStack(true));
     const event = await createEvent(stack.baseUrl, { capacity: 5, maxPerUser: 2 });
     const key = { 'Idempotency-Key': `cluster-${event.id}` };
@@ -134,7 +136,9 @@ describe('on a 3-master Redis Cluster', () => {
 
   it('spreads events across the nodes, and serves each of them', async () => {
     const stack = stacks[0] ?? (await clusterStack(true));
-    const events = await Promise.all(Array.from({ length: 12 }, (_, i) => createEvent(stack.baseUrl, { name: `spread ${i}`, capacity: 3 })));
+    const events = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => createEvent(stack.baseUrl, { name: `spread ${i}`, capacity: 3 })),
+    );
     const answers = await Promise.all(events.map((e) => submit(stack.baseUrl, e.id, 'spread-user', 1)));
     expect(answers.map((a) => a.status)).toEqual(events.map(() => 202));
     const decisions = await Promise.all(answers.map((a) => awaitDecision(stack.baseUrl, a.body.requestId)));
@@ -159,7 +163,7 @@ describe('on a 3-master Redis Cluster', () => {
     for (const e of events) await expectEventInvariants(stack.db, e.id);
   });
 
-  it('rebuilds a lost gate on its node (the rebuild script reads the queue\'s jobs in the event\'s slot)', async () => {
+  it("rebuilds a lost gate on its node (the rebuild script reads the queue's jobs in the event's slot)", async () => {
     const stack = stacks[0] ?? (await clusterStack(true));
     const event = await createEvent(stack.baseUrl, { capacity: 5 });
     const first = await Promise.all([1, 2, 3].map((i) => submit(stack.baseUrl, event.id, `lost-${i}`, 1)));

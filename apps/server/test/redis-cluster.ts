@@ -88,15 +88,24 @@ export async function startLocalCluster(masters = 3): Promise<LocalCluster> {
     const child = spawn(
       REDIS_SERVER,
       [
-        '--port', String(p),
-        '--bind', '127.0.0.1',
-        '--cluster-enabled', 'yes',
-        '--cluster-config-file', `nodes-${p}.conf`,
-        '--cluster-node-timeout', '3000',
-        '--dir', dir,
-        '--save', '',
-        '--appendonly', 'no',
-        '--daemonize', 'no',
+        '--port',
+        String(p),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${p}.conf`,
+        '--cluster-node-timeout',
+        '3000',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
       ],
       { stdio: ['ignore', log, log] },
     );
@@ -157,7 +166,10 @@ export async function startLocalCluster(masters = 3): Promise<LocalCluster> {
     ports
       .map((p) => {
         try {
-          return `--- node ${p}\n${readFileSync(join(dir, `node-${p}.log`), 'utf8').split('\n').slice(-15).join('\n')}`;
+          return `--- node ${p}\n${readFileSync(join(dir, `node-${p}.log`), 'utf8')
+            .split('\n')
+            .slice(-15)
+            .join('\n')}`;
         } catch {
           return `--- node ${p}: no log`;
         }

@@ -1,7 +1,7 @@
 import { claimLeaseEpoch, decideBookingBatch, isStaleLeaseError } from '@booking/db';
 import { newBookingId } from '@booking/domain';
-import { EventLeases, type RedisClient, createRedis, leaseKeys } from '@booking/queue';
-import { TEST_REDIS_URL, deleteKeys } from '@booking/test-support';
+import { createRedis, EventLeases, leaseKeys, type RedisClient } from '@booking/queue';
+import { deleteKeys, TEST_REDIS_URL } from '@booking/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent, submit } from './http.ts';
@@ -100,7 +100,13 @@ describe('lease epochs when Redis forgets them', () => {
       if (!('lease' in b)) throw new Error('the second worker should get the lease once Redis forgot the first');
       expect(b.lease.epoch).toBeGreaterThan(a.lease.epoch);
 
-      const request = (id: string) => ({ requestId: `${event.id}.${id}`, userId: id, quantity: 1, acceptedAt: new Date().toISOString(), bookingId: newBookingId() });
+      const request = (id: string) => ({
+        requestId: `${event.id}.${id}`,
+        userId: id,
+        quantity: 1,
+        acceptedAt: new Date().toISOString(),
+        bookingId: newBookingId(),
+      });
       const stale = await decideBookingBatch(s.db, event.id, [request('aaaaaaaaaaaaaaaaaaaaaa')], a.lease.epoch).then(
         () => undefined,
         (err: unknown) => err,

@@ -11,9 +11,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent } from './http.ts';
-import { type RawResponse, call, expectProblem, rowCounts } from './route-helpers.ts';
-import { freePort } from './processes.ts';
 import { PrivateRedis, startOn } from './private-redis.ts';
+import { freePort } from './processes.ts';
+import { call, expectProblem, type RawResponse, rowCounts } from './route-helpers.ts';
 
 // This file runs its own redis-server on a free loopback port and kills or pauses it; the shared
 // Redis the other test files use is never touched.
@@ -70,7 +70,8 @@ describe('Redis goes down and comes back', () => {
       if (!redis.running) await redis.start().catch(() => {});
       let t = performance.now();
       await withTimeout(api?.close(), 20_000);
-      console.log('api close', performance.now() - t); t = performance.now();
+      console.log('api close', performance.now() - t);
+      t = performance.now();
       await withTimeout(worker?.close(), 20_000);
       console.log('worker close', performance.now() - t);
     } finally {

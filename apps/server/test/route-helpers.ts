@@ -5,7 +5,6 @@ import { expect } from 'vitest';
 
 import { ADMIN_KEY } from './stack.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface RawResponse<T = any> {
   status: number;
   headers: Headers;
@@ -83,10 +82,7 @@ export function fromNow(ms: number): string {
 }
 
 /** Rows of each table (for one event, or all). */
-export async function rowCounts(
-  db: Db,
-  eventId?: string,
-): Promise<{ events: number; booking_requests: number; bookings: number }> {
+export async function rowCounts(db: Db, eventId?: string): Promise<{ events: number; booking_requests: number; bookings: number }> {
   const count = async (table: 'events' | 'booking_requests' | 'bookings') => {
     let q = db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as('n'));
     if (eventId !== undefined) {

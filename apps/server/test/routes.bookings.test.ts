@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent } from './http.ts';
-import { ISO_INSTANT, call, expectFieldProblem, expectProblem, fromNow, rowCounts, unknownId } from './route-helpers.ts';
+import { call, expectFieldProblem, expectProblem, fromNow, ISO_INSTANT, rowCounts, unknownId } from './route-helpers.ts';
 import { type Stack, startStack } from './stack.ts';
 
 let stack: Stack;
@@ -15,8 +15,7 @@ afterAll(async () => {
 const book = (eventId: string, json: unknown, headers: Record<string, string> = {}) =>
   call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json, headers });
 
-const available = async (eventId: string): Promise<number> =>
-  (await call(stack.baseUrl, 'GET', `/v1/events/${eventId}`)).body.available;
+const available = async (eventId: string): Promise<number> => (await call(stack.baseUrl, 'GET', `/v1/events/${eventId}`)).body.available;
 
 /** Books `quantity` seats and waits for the confirmation; returns the booking id. */
 async function confirmedBooking(eventId: string, userId: string, quantity: number): Promise<string> {
@@ -216,8 +215,7 @@ describe('POST /v1/events/:eventId/bookings with a per-user rate limit', () => {
 
   it('keeps accepting other users while one is limited', async () => {
     const event = await createEvent(limited.baseUrl, { capacity: 100 });
-    const send = (userId: string) =>
-      call(limited.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, { json: { userId, quantity: 1 } });
+    const send = (userId: string) => call(limited.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, { json: { userId, quantity: 1 } });
     for (let i = 0; i < 4; i++) await send('greedy');
     expect((await send('patient')).status).toBe(202);
   });

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  ISO_INSTANT,
-  basicAuth,
-  call,
-  expectFieldProblem,
-  expectProblem,
-  rowCounts,
-  unknownId,
-} from './route-helpers.ts';
+import { basicAuth, call, expectFieldProblem, expectProblem, ISO_INSTANT, rowCounts, unknownId } from './route-helpers.ts';
 import { ADMIN_KEY, type Stack, startStack } from './stack.ts';
 
 let stack: Stack;

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent, submit } from './http.ts';
-import { ISO_INSTANT, call, expectFieldProblem, expectProblem, unknownId } from './route-helpers.ts';
+import { call, expectFieldProblem, expectProblem, ISO_INSTANT, unknownId } from './route-helpers.ts';
 import { type Stack, startStack } from './stack.ts';
 
-const poll = (stack: Stack, requestId: string, query = '') =>
-  call(stack.baseUrl, 'GET', `/v1/booking-requests/${requestId}${query}`);
+const poll = (stack: Stack, requestId: string, query = '') => call(stack.baseUrl, 'GET', `/v1/booking-requests/${requestId}${query}`);
 
 describe('GET /v1/booking-requests/:requestId while no worker runs', () => {
   // No worker at first: requests stay pending until a test starts one.

@@ -12,9 +12,7 @@ import type { Stack } from './stack.ts';
 export async function expectTenSeatsSoldToThousand(stack: Stack, gate: boolean) {
   const event = await createEvent(stack.baseUrl, { capacity: 10 });
   const started = performance.now();
-  const answers = await Promise.all(
-    Array.from({ length: 1000 }, (_, i) => submit(stack.baseUrl, event.id, `user-${i}`, 1)),
-  );
+  const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => submit(stack.baseUrl, event.id, `user-${i}`, 1)));
   const answeredMs = performance.now() - started;
   const unexpected = answers.filter((r) => r.status !== 202 && !(r.status === 409 && r.body.code === 'SOLD_OUT'));
   expect(unexpected.map((r) => `${r.status} ${JSON.stringify(r.body)}`)).toEqual([]);

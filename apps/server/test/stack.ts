@@ -1,16 +1,9 @@
 import { type ApiHandle, type ApiOptions, startApi } from '@booking/api';
 import type { Db } from '@booking/db';
-import {
-  type TestDatabase,
-  TEST_REDIS_URL,
-  createTestDatabase,
-  deleteKeys,
-  testLogger,
-  uniquePrefix,
-} from '@booking/test-support';
 import { MetricsRegistry } from '@booking/observability';
 import type { RedisSettings } from '@booking/queue';
-import { type WorkerHandle, startWorker } from '@booking/worker';
+import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, testLogger, uniquePrefix } from '@booking/test-support';
+import { startWorker, type WorkerHandle } from '@booking/worker';
 
 export const ADMIN_KEY = 'test-admin-key-0123456789';
 
@@ -71,21 +64,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     return w;
   };
   for (let i = 0; i < (options.workers ?? 1); i++) await addWorker();
-  const startOneApi = () => startApi({
-    db: database.db,
-    redis,
-    prefix,
-    logger,
-    adminKey: ADMIN_KEY,
-    port: 0,
-    host: '127.0.0.1',
-    ...(options.cancelWaitMs ? { cancelWaitMs: options.cancelWaitMs } : {}),
-    admissionGate: options.admissionGate ?? true,
-    registry,
-    pool: database.pool,
-    rateLimit: options.rateLimit ?? { points: 1_000_000, windowSeconds: 1 },
-    ...options.api,
-  });
+  const startOneApi = () =>
+    startApi({
+      db: database.db,
+      redis,
+      prefix,
+      logger,
+      adminKey: ADMIN_KEY,
+      port: 0,
+      host: '127.0.0.1',
+      ...(options.cancelWaitMs ? { cancelWaitMs: options.cancelWaitMs } : {}),
+      admissionGate: options.admissionGate ?? true,
+      registry,
+      pool: database.pool,
+      rateLimit: options.rateLimit ?? { points: 1_000_000, windowSeconds: 1 },
+      ...options.api,
+    });
   let api = await startOneApi();
   const stack: Stack = {
     baseUrl: `http://127.0.0.1:${api.port}`,

@@ -1,6 +1,6 @@
-import { type Decision, decideBookingRequest, insertEvent } from '@booking/db';
+import { decideBookingRequest, type Decision, insertEvent } from '@booking/db';
 import { newBookingId, newEventId, newRequestId } from '@booking/domain';
-import { type TestDatabase, createTestDatabase } from '@booking/test-support';
+import { createTestDatabase, type TestDatabase } from '@booking/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { awaitDecision, createEvent, request, submit } from './http.ts';
@@ -24,9 +24,7 @@ describe('two workers and one event', () => {
     expect(stack.workers.filter((w) => w.eventIds.includes(event.id))).toHaveLength(1);
 
     const quantities = Array.from({ length: 500 }, (_, i) => (i % 3) + 1);
-    const answers = await Promise.all(
-      quantities.map((q, i) => submit(stack.baseUrl, event.id, `two-workers-${i}`, q)),
-    );
+    const answers = await Promise.all(quantities.map((q, i) => submit(stack.baseUrl, event.id, `two-workers-${i}`, q)));
     // A 409 SOLD_OUT at the door is a final answer the contract allows; anything else must be 202.
     const unexpected = answers.filter((a) => a.status !== 202 && !(a.status === 409 && a.body.code === 'SOLD_OUT'));
     expect(unexpected.map((a) => `${a.status} ${JSON.stringify(a.body)}`)).toEqual([]);

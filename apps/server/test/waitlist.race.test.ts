@@ -6,7 +6,6 @@ import { createEvent, request } from './http.ts';
 import { expectEventInvariants } from './invariants.ts';
 import { type Stack, startStack } from './stack.ts';
 
-
 describe('waiting list under concurrent cancellations', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -20,7 +19,10 @@ describe('waiting list under concurrent cancellations', () => {
     const event = await createEvent(stack.baseUrl, { capacity: 200, waitlistLimit: 500 });
     const sold = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        request(stack.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, { json: { userId: `s${i}`, quantity: 1 }, headers: { prefer: 'wait=20' } }),
+        request(stack.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, {
+          json: { userId: `s${i}`, quantity: 1 },
+          headers: { prefer: 'wait=20' },
+        }),
       ),
     );
     expect(sold.every((r) => r.body.status === 'confirmed')).toBe(true);

@@ -36,7 +36,9 @@ describe('waiting list', () => {
       expect(res.body.errors.map((e: { field: string }) => e.field)).toContain('waitlistLimit');
     }
     const event = await createEvent(stack.baseUrl, { capacity: 1, waitlistLimit: 5 });
-    const res = await request(stack.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, { json: { userId: 'x', quantity: 1, waitlist: 'yes' } });
+    const res = await request(stack.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, {
+      json: { userId: 'x', quantity: 1, waitlist: 'yes' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
   });
@@ -118,7 +120,9 @@ describe('waiting list', () => {
     expect(atDoor.status).toBe(409);
     expect(atDoor.body.code).toBe('SOLD_OUT');
     expect(problemDetails.safeParse(atDoor.body).success).toBe(true);
-    const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM booking_requests WHERE event_id = ${event.id} AND user_id = 'w3'`.execute(stack.db);
+    const { rows } = await sql<{
+      n: number;
+    }>`SELECT count(*)::int AS n FROM booking_requests WHERE event_id = ${event.id} AND user_id = 'w3'`.execute(stack.db);
     expect(rows[0]!.n, 'nothing was queued or recorded for the refused request').toBe(0);
     // An entry leaves: the list has room again, at the door too.
     expect((await withdraw(stack, w1.body.requestId)).status).toBe(200);
@@ -129,7 +133,11 @@ describe('waiting list', () => {
   it('shows places that move up at once when an entry ahead leaves the list', async () => {
     const event = await createEvent(stack.baseUrl, { capacity: 1, waitlistLimit: 5 });
     await send(stack, event.id, 'ann', 1);
-    const [w1, w2, w3] = [await send(stack, event.id, 'w1', 1, true), await send(stack, event.id, 'w2', 1, true), await send(stack, event.id, 'w3', 1, true)];
+    const [w1, w2, w3] = [
+      await send(stack, event.id, 'w1', 1, true),
+      await send(stack, event.id, 'w2', 1, true),
+      await send(stack, event.id, 'w3', 1, true),
+    ];
     expect([w1, w2, w3].map((r) => r.body.waitlistPosition)).toEqual([1, 2, 3]);
     // Read once, so the API holds the list's places; then the first entry leaves.
     expect((await read(stack, w3.body.requestId)).body.waitlistPosition).toBe(3);
@@ -138,7 +146,8 @@ describe('waiting list', () => {
     // message says the list changed: within half of that, the new places show.
     const deadline = Date.now() + 500;
     let places: number[] = [];
-    do places = [(await read(stack, w2.body.requestId)).body.waitlistPosition, (await read(stack, w3.body.requestId)).body.waitlistPosition];
+    do
+      places = [(await read(stack, w2.body.requestId)).body.waitlistPosition, (await read(stack, w3.body.requestId)).body.waitlistPosition];
     while ((places[0] !== 1 || places[1] !== 2) && Date.now() < deadline);
     expect(places).toEqual([1, 2]);
   });
@@ -177,7 +186,11 @@ describe('waiting list', () => {
   });
 
   it('rejects waitlisted requests with SALES_CLOSED when sales close', async () => {
-    const event = await createEvent(stack.baseUrl, { capacity: 1, waitlistLimit: 5, salesEndAt: new Date(Date.now() + 2_500).toISOString() });
+    const event = await createEvent(stack.baseUrl, {
+      capacity: 1,
+      waitlistLimit: 5,
+      salesEndAt: new Date(Date.now() + 2_500).toISOString(),
+    });
     await send(stack, event.id, 'ann', 1);
     const w = await send(stack, event.id, 'wes', 1, true);
     expect(w.body.status).toBe('waitlisted');

@@ -1,9 +1,9 @@
 import {
   type BatchRequest,
-  type Decision,
-  PgErrorCode,
   decideBookingBatch,
+  type Decision,
   isPermanentDataError,
+  PgErrorCode,
   rejectUnstorableRequest,
   waitlistPositions,
 } from '@booking/db';
@@ -87,10 +87,15 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
    * Counts and logs decisions that are durable (committed), and sends them: the gate's settlement
    * (with a rebuild when one is due) and the decisions' message, sent together in this order.
    */
-  function announce({ jobId, eventId, requests, decisions, decisionMs, positions }: Committed): { settled: Promise<void>; published: Promise<void> } {
+  function announce({ jobId, eventId, requests, decisions, decisionMs, positions }: Committed): {
+    settled: Promise<void>;
+    published: Promise<void>;
+  } {
     // A request that would have joined the waiting list, refused SOLD_OUT: the list is full, and the
     // door can say so itself from now on (until entries leave the list).
-    const listFull = requests.some((r) => r.waitlist === true && decisions.get(r.requestId)?.reason === 'SOLD_OUT' && !decisions.get(r.requestId)?.replayed);
+    const listFull = requests.some(
+      (r) => r.waitlist === true && decisions.get(r.requestId)?.reason === 'SOLD_OUT' && !decisions.get(r.requestId)?.replayed,
+    );
     // The settlement first: the next transaction waits for it, the message does not.
     const settling = retrying(jobId, eventId, 'gate settlement', () =>
       deps.gate.afterDecisions(
@@ -103,7 +108,9 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
         decisionMs,
       ),
     );
-    const settled = listFull ? settling.then(() => retrying(jobId, eventId, 'waiting list full', () => deps.gate.markWaitlistFull(eventId, true))) : settling;
+    const settled = listFull
+      ? settling.then(() => retrying(jobId, eventId, 'waiting list full', () => deps.gate.markWaitlistFull(eventId, true)))
+      : settling;
     // The decisions' message only once the gate is settled: a client that learns its decision and
     // submits again finds the gate as the decision left it. Counting, logging and building the
     // message overlap the settlement's round trip; a settlement that failed does not hold it back.
@@ -141,14 +148,15 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
           decidedAt: d.decidedAt.toISOString(),
           ...(positions.has(r.requestId) ? { waitlistPosition: positions.get(r.requestId)! } : {}),
         });
-        if (debug) deps.logger.debug('decided', {
-          requestId: r.correlationId,
-          eventId,
-          jobId: r.requestId,
-          status: d.status,
-          reason: d.reason ?? undefined,
-          replayed: d.replayed,
-        });
+        if (debug)
+          deps.logger.debug('decided', {
+            requestId: r.correlationId,
+            eventId,
+            jobId: r.requestId,
+            status: d.status,
+            reason: d.reason ?? undefined,
+            replayed: d.replayed,
+          });
       }
       if (fresh > 0) deps.metrics.decisionsPerTransaction.observe(fresh);
       deps.logger.verbose('batch decided', { eventId, jobId, requests: requests.length, fresh, confirmed, ms: Math.round(decisionMs) });

@@ -1,21 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type Db, cancelBooking, isStaleLeaseError, listUndecidedAccepted, toBookingView, withPromotion } from '@booking/db';
+import { cancelBooking, type Db, isStaleLeaseError, listUndecidedAccepted, toBookingView, withPromotion } from '@booking/db';
 import type { Logger, WorkerMetrics } from '@booking/observability';
-import {
-  type BookingRequestData,
-  type CancelJobData,
-  type DecisionMessage,
-  bookJobData,
-  jobData,
-} from '@booking/queue';
+import { type BookingRequestData, bookJobData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
 
 import { batchDecider } from './batch-decider.ts';
 import type { GateKeeper } from './gate-keeper.ts';
 import { holdSteps } from './holds.processor.ts';
-import { waitlistSteps } from './waitlist.processor.ts';
 import { untilDone } from './retry.ts';
+import { waitlistSteps } from './waitlist.processor.ts';
 
 /** Most requests one transaction decides when jobs are taken together (group commit across jobs). */
 export const MAX_REQUESTS_PER_BATCH = 1_000;
@@ -137,7 +131,13 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
     // The waiting list is served in the cancellation's transaction: once it is answered, the
     // entries that fit are confirmed.
     const { result: row, promoted } = await retrying(job.id, data.eventId, 'cancellation', () =>
-      withPromotion(deps.db, data.eventId, epoch, (trx) => cancelBooking(trx, data.bookingId, epoch), (r) => r !== undefined),
+      withPromotion(
+        deps.db,
+        data.eventId,
+        epoch,
+        (trx) => cancelBooking(trx, data.bookingId, epoch),
+        (r) => r !== undefined,
+      ),
     );
     if (!row) {
       deps.logger.error('cancellation names no booking; dropped', { jobId: job.id, eventId: data.eventId });
@@ -159,7 +159,11 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
   }
 
   /** Reads the payloads of jobs taken behind the one in hand; a job that cannot be read is failed for good. */
-  async function readFollowing(taken: Job[], following: FollowingJobs, eventId: string): Promise<Array<{ job: Job; requests: BookingRequestData[] }>> {
+  async function readFollowing(
+    taken: Job[],
+    following: FollowingJobs,
+    eventId: string,
+  ): Promise<Array<{ job: Job; requests: BookingRequestData[] }>> {
     const read: Array<{ job: Job; requests: BookingRequestData[] }> = [];
     for (const job of taken) {
       const parsed = bookJobData.safeParse(job.data);
@@ -182,7 +186,9 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
    */
   async function book(job: Job, requests: BookingRequestData[], eventId: string, epoch: number, following?: FollowingJobs): Promise<void> {
     // Jobs taken from behind the one in hand and read, their locks kept fresh until `release`.
-    const takeLocked = async (room: number): Promise<{ jobs: Job[]; others: Array<{ job: Job; requests: BookingRequestData[] }>; release: () => void }> => {
+    const takeLocked = async (
+      room: number,
+    ): Promise<{ jobs: Job[]; others: Array<{ job: Job; requests: BookingRequestData[] }>; release: () => void }> => {
       if (!following) return { jobs: [], others: [], release: () => {} };
       const jobs = await following.take(room);
       const release = following.keepLocked(jobs);
@@ -251,7 +257,10 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
     } finally {
       // Taken ahead and not decided (the lease went, or shutdown): their locks lapse and BullMQ puts
       // them back in the queue, as it does a dead worker's.
-      void prefetched?.then(({ release }) => release(), () => {});
+      void prefetched?.then(
+        ({ release }) => release(),
+        () => {},
+      );
       // What was committed is still sent; an error of the batch in hand is the one reported.
       if (failed) await behind.catch(() => {});
       else await behind;

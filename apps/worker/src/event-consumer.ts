@@ -1,5 +1,5 @@
 import type { Logger } from '@booking/observability';
-import { type EventLeases, type Lease, type RedisClient, eventQueueName, eventsChannel } from '@booking/queue';
+import { type EventLeases, eventQueueName, eventsChannel, type Lease, type RedisClient } from '@booking/queue';
 import { type Job, Queue, Worker } from 'bullmq';
 
 import type { BookingProcessor } from './booking.processor.ts';

@@ -3,25 +3,25 @@ import type { Logger } from '@booking/observability';
 import {
   type AdmissionGate,
   type EventLeases,
-  type GateOrphans,
-  KEEP_FAILED_JOBS,
-  type Lease,
-  type ExpireJobData,
-  type JobData,
-  type RecoverJobData,
-  type RedisClient,
   eventQueueName,
   eventsChannel,
+  type ExpireJobData,
   expireJobId,
   gateKeys,
+  type GateOrphans,
   janitorKey,
+  type JobData,
+  KEEP_FAILED_JOBS,
+  type Lease,
+  type RecoverJobData,
   recoverJobId,
+  type RedisClient,
   subscribeForGood,
 } from '@booking/queue';
 import { Queue } from 'bullmq';
 
 import type { BookingProcessor } from './booking.processor.ts';
-import { type ConsumerDeps, type EventConsumer, type LetGoReason, letGo, openConsumer } from './event-consumer.ts';
+import { type ConsumerDeps, type EventConsumer, letGo, type LetGoReason, openConsumer } from './event-consumer.ts';
 import { planShare } from './fair-share.ts';
 import { HoldExpiry } from './hold-expiry.ts';
 import { JournalCheck } from './journal-check.ts';

@@ -25,7 +25,9 @@ export class HoldExpiry {
     const events = await listEventsWithOverdueHolds(this.opts.db, EVENTS_PER_ROUND);
     await Promise.all(
       events.map((eventId) =>
-        this.opts.queueExpiry(eventId).catch((err: Error) => this.opts.logger.warn('could not queue expiry', { eventId, error: err.message })),
+        this.opts
+          .queueExpiry(eventId)
+          .catch((err: Error) => this.opts.logger.warn('could not queue expiry', { eventId, error: err.message })),
       ),
     );
   }

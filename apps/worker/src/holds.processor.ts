@@ -1,5 +1,5 @@
 import { confirmBookings, expireHolds, toBookingView, withPromotion } from '@booking/db';
-import { type ConfirmJobData, type ExpireJobData, confirmJobData } from '@booking/queue';
+import { type ConfirmJobData, confirmJobData, type ExpireJobData } from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
 
 import type { Retrying } from './batch-decider.ts';
@@ -27,7 +27,11 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
     );
 
   /** Reads the checkouts taken behind the one in hand; one that cannot be read is failed for good. */
-  async function readFollowing(taken: Job[], following: FollowingJobs, eventId: string): Promise<Array<{ job: Job; data: ConfirmJobData }>> {
+  async function readFollowing(
+    taken: Job[],
+    following: FollowingJobs,
+    eventId: string,
+  ): Promise<Array<{ job: Job; data: ConfirmJobData }>> {
     const read: Array<{ job: Job; data: ConfirmJobData }> = [];
     for (const job of taken) {
       const parsed = confirmJobData.safeParse(job.data);
@@ -57,7 +61,12 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
           deps.db,
           data.eventId,
           epoch,
-          (trx) => confirmBookings(trx, all.map((x) => x.data.bookingId), epoch),
+          (trx) =>
+            confirmBookings(
+              trx,
+              all.map((x) => x.data.bookingId),
+              epoch,
+            ),
           (found) => found.some((r) => r.status === 'expired'),
         ),
       );
@@ -66,7 +75,13 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
       // been told then.
       const expired = rows.filter((r) => r.status === 'expired');
       for (const row of expired) await giveBack(job, row.event_id, row);
-      if (expired.length > 0) await waitlist.promoted(job.id, data.eventId, promoted, all.some((x) => x.job.attemptsStarted > 1));
+      if (expired.length > 0)
+        await waitlist.promoted(
+          job.id,
+          data.eventId,
+          promoted,
+          all.some((x) => x.job.attemptsStarted > 1),
+        );
       for (const row of rows) {
         if (!row.changed) continue;
         if (row.status === 'confirmed') deps.metrics.holdsConfirmed.inc();
@@ -79,7 +94,8 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
         deps.logger.error('checkout names no booking; dropped', { jobId: x.job.id, eventId: data.eventId });
         await following!.fail(x.job, new UnrecoverableError('booking not found'));
       }
-      if (following && others.length > missing.length) await following.complete(others.filter((x) => byId.has(x.data.bookingId)).map((x) => x.job));
+      if (following && others.length > missing.length)
+        await following.complete(others.filter((x) => byId.has(x.data.bookingId)).map((x) => x.job));
       if (!byId.has(data.bookingId)) {
         deps.logger.error('checkout names no booking; dropped', { jobId: job.id, eventId: data.eventId });
         throw new UnrecoverableError('booking not found');
@@ -91,11 +107,18 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
 
   async function expire(job: Job, data: ExpireJobData, epoch: number): Promise<void> {
     // A redelivered job may have expired holds whose seats the gate never got: rebuild it from PostgreSQL.
-    if (job.attemptsStarted > 1) await retrying(job.id, data.eventId, 'gate rebuild', () => deps.gate.rebuildNow(data.eventId, job.id ?? ''));
+    if (job.attemptsStarted > 1)
+      await retrying(job.id, data.eventId, 'gate rebuild', () => deps.gate.rebuildNow(data.eventId, job.id ?? ''));
     await waitlist.close(job.id, data.eventId, epoch);
     for (let round = 0; round < MAX_EXPIRY_ROUNDS; round++) {
       const { result: expired, promoted } = await retrying(job.id, data.eventId, 'expiry', () =>
-        withPromotion(deps.db, data.eventId, epoch, (trx) => expireHolds(trx, data.eventId, epoch, MAX_HOLDS_PER_EXPIRY), (r) => r.length > 0),
+        withPromotion(
+          deps.db,
+          data.eventId,
+          epoch,
+          (trx) => expireHolds(trx, data.eventId, epoch, MAX_HOLDS_PER_EXPIRY),
+          (r) => r.length > 0,
+        ),
       );
       for (const hold of expired) await giveBack(job, data.eventId, hold);
       if (expired.length > 0) {

@@ -1,6 +1,6 @@
-import { type Db, countUndecidedAccepted, pruneDecidedAccepted } from '@booking/db';
+import { countUndecidedAccepted, type Db, pruneDecidedAccepted } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import { type AdmissionGate, type EventLeases, type RedisClient, eventsChannel } from '@booking/queue';
+import { type AdmissionGate, type EventLeases, eventsChannel, type RedisClient } from '@booking/queue';
 import { sql } from 'kysely';
 
 /** Journal rows younger than this may still have their job on its way to the queue. */

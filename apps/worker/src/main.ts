@@ -14,7 +14,12 @@ const env = loadEnvOrExit(workerEnv, process.env);
 const logger = createLogger({ level: env.LOG_LEVEL, service: 'booking-worker' });
 
 await supervisor.run(logger, async () => {
-  const { db, pool } = await openDatabase({ url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE, applicationName: 'booking-worker', migrate: env.MIGRATE_ON_START });
+  const { db, pool } = await openDatabase({
+    url: env.DATABASE_URL,
+    poolSize: env.DATABASE_POOL_SIZE,
+    applicationName: 'booking-worker',
+    migrate: env.MIGRATE_ON_START,
+  });
   const registry = new MetricsRegistry();
   collectProcessMetrics(registry);
   const worker = await startWorker(workerOptionsFromEnv(env, { db, pool, logger, registry }));

@@ -1,6 +1,6 @@
-import { type Db, type SaleEndCursor, countUndecidedAccepted, findEventById, listSalesEnded, pruneDecidedAccepted } from '@booking/db';
+import { countUndecidedAccepted, type Db, findEventById, listSalesEnded, pruneDecidedAccepted, type SaleEndCursor } from '@booking/db';
 import type { Logger } from '@booking/observability';
-import { type EventKeys, type EventLeases, type Lease, type RedisClient, eventsChannel, saleEndSweepKey } from '@booking/queue';
+import { type EventKeys, type EventLeases, eventsChannel, type Lease, type RedisClient, saleEndSweepKey } from '@booking/queue';
 
 /** Ended sales looked at per housekeeping round; the next round goes on from where this one stopped. */
 const SALES_PER_ROUND = 200;

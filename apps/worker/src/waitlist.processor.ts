@@ -1,4 +1,4 @@
-import { type WaitlistOutcome, rejectWaitlisted } from '@booking/db';
+import { rejectWaitlisted, type WaitlistOutcome } from '@booking/db';
 import type { BookingRequestView } from '@booking/domain';
 import type { WithdrawJobData } from '@booking/queue';
 import type { Job } from 'bullmq';
@@ -7,7 +7,12 @@ import type { Retrying } from './batch-decider.ts';
 import type { ProcessorDeps } from './booking.processor.ts';
 
 /** A waiting-list entry's new state as the long-polls and `GET /v1/booking-requests/:id` show it. */
-function view(eventId: string, o: WaitlistOutcome, status: 'confirmed' | 'rejected', reason?: 'WITHDRAWN' | 'SALES_CLOSED'): BookingRequestView {
+function view(
+  eventId: string,
+  o: WaitlistOutcome,
+  status: 'confirmed' | 'rejected',
+  reason?: 'WITHDRAWN' | 'SALES_CLOSED',
+): BookingRequestView {
   return {
     requestId: o.request_id,
     eventId,
@@ -52,16 +57,20 @@ export function waitlistSteps(deps: ProcessorDeps, retrying: Retrying) {
     const rejected = await retrying(job.id, data.eventId, 'withdrawal', () =>
       rejectWaitlisted(deps.db, data.eventId, data.requestId, 'WITHDRAWN', epoch),
     );
-    if (rejected.length > 0 || job.attemptsStarted > 1) await retrying(job.id, data.eventId, 'waiting list room', () => deps.gate.markWaitlistFull(data.eventId, false));
+    if (rejected.length > 0 || job.attemptsStarted > 1)
+      await retrying(job.id, data.eventId, 'waiting list room', () => deps.gate.markWaitlistFull(data.eventId, false));
     deps.logger.info('withdrawal applied', { eventId: data.eventId, jobId: job.id, withdrawn: rejected.length });
     // Published either way: the API waits for it to answer, with what PostgreSQL has.
     await deps.publish({ type: 'withdrawal', requestId: data.requestId });
-    if (rejected.length > 0) await deps.publish({ type: 'decisions', requests: rejected.map((o) => view(data.eventId, o, 'rejected', 'WITHDRAWN')) });
+    if (rejected.length > 0)
+      await deps.publish({ type: 'decisions', requests: rejected.map((o) => view(data.eventId, o, 'rejected', 'WITHDRAWN')) });
   }
 
   /** Rejects every entry of an event whose sale has ended (`SALES_CLOSED`). */
   async function close(jobId: string | undefined, eventId: string, epoch: number): Promise<void> {
-    const rejected = await retrying(jobId, eventId, 'waiting-list closing', () => rejectWaitlisted(deps.db, eventId, null, 'SALES_CLOSED', epoch));
+    const rejected = await retrying(jobId, eventId, 'waiting-list closing', () =>
+      rejectWaitlisted(deps.db, eventId, null, 'SALES_CLOSED', epoch),
+    );
     if (rejected.length === 0) return;
     deps.logger.info('waiting list closed with the sale', { eventId, jobId, rejected: rejected.length });
     await deps.publish({ type: 'decisions', requests: rejected.map((o) => view(eventId, o, 'rejected', 'SALES_CLOSED')) });

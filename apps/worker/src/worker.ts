@@ -1,17 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
-import { type Db, claimLeaseEpoch } from '@booking/db';
-import { MetricsRegistry, type Registry, poolMetrics, workerMetrics } from '@booking/observability';
+import { claimLeaseEpoch, type Db } from '@booking/db';
 import type { Logger } from '@booking/observability';
-
-import { AdmissionGate, EventKeys, EventLeases, GateOrphans, type RedisSettings, createRedis, decisionsChannel } from '@booking/queue';
+import { MetricsRegistry, poolMetrics, type Registry, workerMetrics } from '@booking/observability';
+import { AdmissionGate, createRedis, decisionsChannel, EventKeys, EventLeases, GateOrphans, type RedisSettings } from '@booking/queue';
 
 import { createBookingProcessor } from './booking.processor.ts';
 import { EventSupervisor } from './event-supervisor.ts';
-import { settledWithin } from './settled-within.ts';
 import { GateKeeper } from './gate-keeper.ts';
 import { SaleEnds } from './sale-ends.ts';
+import { settledWithin } from './settled-within.ts';
 
 export interface WorkerOptions {
   db: Db;
@@ -71,14 +70,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   });
   // Gate records of requests no job carries, older than this, are orphans unless journalled.
   const orphans = { orphans: new GateOrphans(connection, options.prefix), afterMs: orphanAfterMs(options.refreshMs) };
-  const gateKeeper = new GateKeeper(
-    options.db,
-    gate,
-    options.logger,
-    (reason) => metrics.gateRebuilds.inc({ reason }),
-    undefined,
-    orphans,
-  );
+  const gateKeeper = new GateKeeper(options.db, gate, options.logger, (reason) => metrics.gateRebuilds.inc({ reason }), undefined, orphans);
   // After its sale, an event's keys go once everything is decided and no admission can be in flight.
   const saleEnds = new SaleEnds({
     db: options.db,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type ServedEvent, type ShareInput, planShare } from '../src/fair-share.ts';
+import { planShare, type ServedEvent, type ShareInput } from '../src/fair-share.ts';
 
 const NOW = 100_000;
 
@@ -9,7 +9,17 @@ function served(eventId: string, over: Partial<ServedEvent> = {}): ServedEvent {
 }
 
 function plan(over: Partial<ShareInput>) {
-  return planShare({ now: NOW, ready: [], live: 1, maxEvents: 4, served: [], heldElsewhere: new Map(), idleMs: 2_000, turnMs: 5_000, ...over });
+  return planShare({
+    now: NOW,
+    ready: [],
+    live: 1,
+    maxEvents: 4,
+    served: [],
+    heldElsewhere: new Map(),
+    idleMs: 2_000,
+    turnMs: 5_000,
+    ...over,
+  });
 }
 
 describe('planShare: which events one worker serves', () => {

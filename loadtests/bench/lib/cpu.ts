@@ -1,6 +1,6 @@
 // CPU use per component over a window, from /proc (like pidstat): the API, the worker, the load
 // generator, Redis, the bench database's Postgres backends, the rest of Postgres, and the machine.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux). */
 const HZ = 100;
@@ -89,7 +89,9 @@ export function cpuWindow(c: Components): { stop(): CpuReport } {
         percent[now.component] = (percent[now.component] ?? 0) + (100 * Math.max(0, now.ticks - before)) / HZ / seconds;
       }
       const cores = (() => {
-        const n = read('/proc/stat').split('\n').filter((l) => /^cpu\d+ /.test(l)).length;
+        const n = read('/proc/stat')
+          .split('\n')
+          .filter((l) => /^cpu\d+ /.test(l)).length;
         return n || 1;
       })();
       const machineTotal = b.machineTotal - a.machineTotal;

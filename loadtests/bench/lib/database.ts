@@ -92,9 +92,7 @@ export async function transactionsOf(adminUrl: string, database: string): Promis
  */
 export async function flushStatistics(pools: Array<{ query(sql: string): Promise<unknown>; totalCount: number }>): Promise<void> {
   await sleep(STATS_FLUSH_MS);
-  await Promise.all(
-    pools.map((pool) => Promise.all(Array.from({ length: Math.max(1, pool.totalCount) }, () => pool.query('SELECT 1')))),
-  );
+  await Promise.all(pools.map((pool) => Promise.all(Array.from({ length: Math.max(1, pool.totalCount) }, () => pool.query('SELECT 1')))));
 }
 
 /**

@@ -122,7 +122,4 @@ export interface LoadResult {
 export type ToLoadGen = { type: 'plan'; plan: Plan } | { type: 'go' } | { type: 'ack' };
 /** load generator -> bench. */
 export type FromLoadGen =
-  | { type: 'ready' }
-  | { type: 'mark'; name: string }
-  | { type: 'result'; result: LoadResult }
-  | { type: 'failed'; error: string };
+  { type: 'ready' } | { type: 'mark'; name: string } | { type: 'result'; result: LoadResult } | { type: 'failed'; error: string };

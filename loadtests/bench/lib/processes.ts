@@ -56,8 +56,8 @@ export function startRole(role: keyof typeof ENTRY_POINTS, env: Record<string, s
     out += d.toString();
     if (out.length > 100_000) out = out.slice(-50_000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null) resolve();
     else child.once('exit', () => resolve());
@@ -81,7 +81,8 @@ export function startRole(role: keyof typeof ENTRY_POINTS, env: Record<string, s
 export async function untilHttpOk(proc: RoleProcess, url: string, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.role} exited (${proc.child.exitCode}) before ${url} answered\n${proc.output()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`${proc.role} exited (${proc.child.exitCode}) before ${url} answered\n${proc.output()}`);
     try {
       const res = await fetch(url);
       await res.arrayBuffer();

@@ -1,7 +1,7 @@
 // Redis housekeeping for the benchmarks: each run works under a key prefix of its own.
 import { randomBytes } from 'node:crypto';
 
-import { type RedisSettings, createRedis } from '@booking/queue';
+import { createRedis, type RedisSettings } from '@booking/queue';
 
 /** A fresh key prefix, `bench-<random>`. */
 export function benchPrefix(): string {

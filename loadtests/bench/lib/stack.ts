@@ -2,11 +2,11 @@
 import { randomBytes } from 'node:crypto';
 
 import { type ApiHandle, startApi } from '@booking/api';
-import { type ServerEnv, rolePoolSizes } from '@booking/config';
+import { rolePoolSizes, type ServerEnv } from '@booking/config';
 import { createDb } from '@booking/db';
-import { MetricsRegistry, createLogger } from '@booking/observability';
+import { createLogger, MetricsRegistry } from '@booking/observability';
 import type { RedisSettings } from '@booking/queue';
-import { type WorkerHandle, startWorker } from '@booking/worker';
+import { startWorker, type WorkerHandle } from '@booking/worker';
 import type pg from 'pg';
 
 export interface StackOptions {

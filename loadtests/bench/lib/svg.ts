@@ -67,13 +67,18 @@ export function barChartSvg(chart: Chart): string {
     `<text x="${left}" y="46" fill="#555">${esc(chart.subtitle)}</text>`,
   );
   for (const l of legend) {
-    out.push(`<rect x="${l.x}" y="${l.y}" width="12" height="12" fill="${l.color}"/>`, `<text x="${l.x + 17}" y="${l.y + 11}">${esc(l.name)}</text>`);
+    out.push(
+      `<rect x="${l.x}" y="${l.y}" width="12" height="12" fill="${l.color}"/>`,
+      `<text x="${l.x + 17}" y="${l.y + 11}">${esc(l.name)}</text>`,
+    );
   }
   chart.panels.forEach((panel, p) => {
     const y0 = top + p * panelHeight;
     const base = y0 + 28 + plotHeight;
     const all = [...panel.values.flat(), panel.threshold?.value].filter((v): v is number => v !== undefined && Number.isFinite(v));
-    out.push(`<text x="${left}" y="${y0 + 14}" font-size="14" font-weight="bold">${esc(panel.title)} <tspan font-weight="normal" fill="#555">${esc(panel.unit)}</tspan></text>`);
+    out.push(
+      `<text x="${left}" y="${y0 + 14}" font-size="14" font-weight="bold">${esc(panel.title)} <tspan font-weight="normal" fill="#555">${esc(panel.unit)}</tspan></text>`,
+    );
     let scale: (v: number) => number;
     const ticks: number[] = [];
     if (panel.log) {

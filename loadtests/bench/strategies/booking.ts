@@ -36,10 +36,10 @@ const insertBooking = 'INSERT INTO bench_bookings (event_id, user_id, quantity) 
 async function conditionalUpdate(client: pg.PoolClient, eventId: string, userId: string, quantity: number): Promise<Outcome> {
   await client.query('BEGIN');
   try {
-    const taken = await client.query(
-      'UPDATE bench_events SET available = available - $2 WHERE id = $1 AND available >= $2',
-      [eventId, quantity],
-    );
+    const taken = await client.query('UPDATE bench_events SET available = available - $2 WHERE id = $1 AND available >= $2', [
+      eventId,
+      quantity,
+    ]);
     if (taken.rowCount === 0) {
       // The server checked that the event exists: no row updated means too few seats left.
       await client.query('ROLLBACK');
@@ -95,7 +95,10 @@ async function pessimistic(client: pg.PoolClient, eventId: string, userId: strin
   });
 }
 
-export const strategies: Record<StrategyName, (client: pg.PoolClient, eventId: string, userId: string, quantity: number) => Promise<Outcome>> = {
+export const strategies: Record<
+  StrategyName,
+  (client: pg.PoolClient, eventId: string, userId: string, quantity: number) => Promise<Outcome>
+> = {
   'conditional-update': conditionalUpdate,
   optimistic,
   pessimistic,

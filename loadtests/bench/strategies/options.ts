@@ -86,7 +86,11 @@ export function options(): Options {
   const rate = Number(values.rate ?? (smoke ? 100 : 500));
   const durationMs = 1000 * Number(values.duration ?? (smoke ? 2 : 10));
   const connections = Number(values.connections ?? (smoke ? 50 : 2_000));
-  for (const [name, v] of [['rate', rate], ['duration', durationMs], ['connections', connections]] as const) {
+  for (const [name, v] of [
+    ['rate', rate],
+    ['duration', durationMs],
+    ['connections', connections],
+  ] as const) {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
   }
   const all: Scenario[] = [
@@ -118,11 +122,20 @@ export function options(): Options {
   if (values.sweep && values.scenarios) throw new Error('--sweep runs the sweep only: give it or --scenarios, not both');
   // --sweep is --scenarios sweep: the capacity sweep alone.
   const scenarioIds = values.sweep ? 'sweep' : values.scenarios;
-  const withSweep = !scenarioIds || scenarioIds.split(',').map((x) => x.trim()).includes('sweep');
+  const withSweep =
+    !scenarioIds ||
+    scenarioIds
+      .split(',')
+      .map((x) => x.trim())
+      .includes('sweep');
   const windowMs = 1000 * Number(values['sweep-window'] ?? (smoke ? 1 : 5));
   const rates = (values['sweep-rates'] ?? (smoke ? '100,200' : '250,500,1000,2000,4000')).split(',').map((x) => Number(x.trim()));
   const fixedConnections = values['sweep-connections'] === undefined ? undefined : Number(values['sweep-connections']);
-  for (const [name, v] of [['sweep-window', windowMs], ['sweep-connections', fixedConnections ?? 1], ...rates.map((r) => ['sweep-rates', r] as const)] as const) {
+  for (const [name, v] of [
+    ['sweep-window', windowMs],
+    ['sweep-connections', fixedConnections ?? 1],
+    ...rates.map((r) => ['sweep-rates', r] as const),
+  ] as const) {
     if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be positive numbers`);
   }
   const sweep: Sweep | undefined = withSweep
@@ -139,15 +152,24 @@ export function options(): Options {
   const client = values.client ?? 'both';
   if (!['poll', 'prefer', 'both'].includes(client)) throw new Error(`--client takes poll, prefer or both (got ${client})`);
   const preferWaitSeconds = Number(values['prefer-wait'] ?? 30);
-  if (!Number.isInteger(preferWaitSeconds) || preferWaitSeconds < 1 || preferWaitSeconds > 30) throw new Error('--prefer-wait takes 1..30 (s)');
+  if (!Number.isInteger(preferWaitSeconds) || preferWaitSeconds < 1 || preferWaitSeconds > 30)
+    throw new Error('--prefer-wait takes 1..30 (s)');
   const strategies = pick(STRATEGIES, values.strategies, 'strategy')
     .map((s) => s.id)
     .filter((s) => (client === 'poll' ? s !== 'pipeline-prefer' : client === 'prefer' ? s !== 'pipeline' : true));
   if (strategies.length === 0) throw new Error('no strategy left to run (see --strategies and --client)');
   const resultsDir = fileURLToPath(new URL('../../results/', import.meta.url));
   const partial = Boolean(
-    scenarioIds || values.strategies || values.rate || values.duration || values.connections || values.client || values['prefer-wait'] ||
-      values['sweep-rates'] || values['sweep-window'] || values['sweep-connections'],
+    scenarioIds ||
+    values.strategies ||
+    values.rate ||
+    values.duration ||
+    values.connections ||
+    values.client ||
+    values['prefer-wait'] ||
+    values['sweep-rates'] ||
+    values['sweep-window'] ||
+    values['sweep-connections'],
   );
   return {
     smoke,

@@ -1,7 +1,7 @@
 // The strategy bench's figures per run, its markdown table and notes, and its chart.
 import { int, ms, pct, percentile } from '../lib/stats.ts';
 import { barChartSvg } from '../lib/svg.ts';
-import { STRATEGIES, type Scenario, type Strategy, isPipeline } from './options.ts';
+import { isPipeline, type Scenario, STRATEGIES, type Strategy } from './options.ts';
 import type { Result } from './run.ts';
 
 const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
@@ -32,7 +32,10 @@ export function pipelineNotes(results: Result[]): string {
   const flows = [...new Set(pipeline.map((r) => r.strategy))];
   const parts = pipeline
     .filter((r) => r.perTransaction !== undefined)
-    .map((r) => `${r.scenario.id}${flows.length > 1 ? ` (${r.strategy === 'pipeline' ? 'long-poll' : 'Prefer'})` : ''} ${r.perTransaction!.toFixed(1)}`);
+    .map(
+      (r) =>
+        `${r.scenario.id}${flows.length > 1 ? ` (${r.strategy === 'pipeline' ? 'long-poll' : 'Prefer'})` : ''} ${r.perTransaction!.toFixed(1)}`,
+    );
   if (parts.length > 0) notes.push(`Pipeline, requests decided per worker transaction (group commit), mean: ${parts.join(', ')}.`);
   for (const r of pipeline.filter((x) => x.strategy === 'pipeline-prefer')) {
     const fell = r.load.preferFallbacks ?? 0;
@@ -80,10 +83,13 @@ export function table(results: Result[]): string {
 export function chart(results: Result[], scenarios: Scenario[], strategies: Strategy[], subtitle: string): string {
   const series = strategies.map((s) => ({ name: labelOf(s), color: STRATEGIES.find((x) => x.id === s)!.color }));
   const at = (sc: Scenario, st: Strategy) => results.find((r) => r.scenario.id === sc.id && r.strategy === st);
-  const values = (f: (r: Result) => number | undefined) => scenarios.map((sc) => strategies.map((st) => {
-    const r = at(sc, st);
-    return r ? f(r) : undefined;
-  }));
+  const values = (f: (r: Result) => number | undefined) =>
+    scenarios.map((sc) =>
+      strategies.map((st) => {
+        const r = at(sc, st);
+        return r ? f(r) : undefined;
+      }),
+    );
   return barChartSvg({
     title: 'Booking strategies under contention: one event, same machine, same run',
     subtitle,

@@ -7,7 +7,7 @@ import { type BenchDatabase, flushStatistics, transactionsOf, untilDisconnected,
 import type { LoadGenerator, LoadResult, Plan } from '../lib/loadgen.ts';
 import { benchPrefix, deletePrefix } from '../lib/redis.ts';
 import { startStack } from '../lib/stack.ts';
-import { type Scenario, type Strategy, isPipeline } from './options.ts';
+import { isPipeline, type Scenario, type Strategy } from './options.ts';
 import { startStrategyServer } from './server.ts';
 
 export interface Result {
@@ -67,11 +67,10 @@ export async function startTarget(e: Environment, strategy: Strategy): Promise<T
 }
 
 export async function seatsOf(e: Environment, strategy: Strategy, eventId: string): Promise<{ sold: number; available: number }> {
-  const sql =
-    isPipeline(strategy)
-      ? `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = $1 AND status = 'confirmed') AS sold,
+  const sql = isPipeline(strategy)
+    ? `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = $1 AND status = 'confirmed') AS sold,
                 (SELECT available FROM events WHERE id = $1) AS available`
-      : `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bench_bookings WHERE event_id = $1::bigint) AS sold,
+    : `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bench_bookings WHERE event_id = $1::bigint) AS sold,
                 (SELECT available FROM bench_events WHERE id = $1::bigint) AS available`;
   return withClient(e.db.databaseUrl, async (c) => (await c.query<{ sold: number; available: number }>(sql, [eventId])).rows[0]!);
 }
@@ -150,7 +149,8 @@ export async function runOne(e: Environment, scenario: Scenario, strategy: Strat
     if (available !== scenario.seats - sold) problems.push(`available ${available} but ${sold} of ${scenario.seats} seats sold`);
     if (sold !== load.confirmed) problems.push(`${sold} seats sold but ${load.confirmed} confirmations received`);
     // The operators' audit (`npm run verify`) of the pipeline's database, after every run.
-    if (isPipeline(strategy)) for (const v of await audit(e.db.databaseUrl)) problems.push(`audit: event ${v.eventId ?? '-'}: ${v.problem}`);
+    if (isPipeline(strategy))
+      for (const v of await audit(e.db.databaseUrl)) problems.push(`audit: event ${v.eventId ?? '-'}: ${v.problem}`);
     const falseSoldOut = sold < scenario.seats ? load.soldOut : 0;
     return { scenario, strategy, load, capacity: scenario.seats, sold, available, transactions, falseSoldOut, problems, perTransaction };
   } finally {

@@ -1,13 +1,13 @@
 // A small synchronous booking API for one baseline strategy: Express, a pg pool of a realistic size,
 // the decision in the HTTP answer (201 confirmed, 409 SOLD_OUT, or an error). Same request and error
 // shapes as the service, so one load generator drives both. Lives in the benchmark, not the product.
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pg from 'pg';
 
-import { type StrategyName, strategies } from './booking.ts';
+import { strategies, type StrategyName } from './booking.ts';
 
 export interface StrategyServerOptions {
   databaseUrl: string;
@@ -61,7 +61,14 @@ export async function startStrategyServer(strategy: StrategyName, o: StrategySer
   app.post('/v1/events/:eventId/bookings', async (req: Request<{ eventId: string }>, res) => {
     const { eventId } = req.params;
     const { userId, quantity } = (req.body ?? {}) as { userId?: unknown; quantity?: unknown };
-    if (typeof userId !== 'string' || userId.length < 1 || userId.length > 128 || !Number.isInteger(quantity) || (quantity as number) < 1 || (quantity as number) > 10) {
+    if (
+      typeof userId !== 'string' ||
+      userId.length < 1 ||
+      userId.length > 128 ||
+      !Number.isInteger(quantity) ||
+      (quantity as number) < 1 ||
+      (quantity as number) > 10
+    ) {
       problem(res, 400, 'VALIDATION_FAILED', 'userId 1..128 characters, quantity 1..10');
       return;
     }

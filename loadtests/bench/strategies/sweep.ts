@@ -4,9 +4,9 @@
 import type { LoadResult } from '../lib/loadgen.ts';
 import { int, ms, percentile } from '../lib/stats.ts';
 import { barChartSvg } from '../lib/svg.ts';
-import { KEPT_UP, STRATEGIES, SWEEP_TARGET_RATIO, type Strategy, type Sweep, isPipeline, isSynchronous } from './options.ts';
+import { isPipeline, isSynchronous, KEPT_UP, STRATEGIES, type Strategy, type Sweep, SWEEP_TARGET_RATIO } from './options.ts';
 import { labelOf } from './report.ts';
-import { type Environment, clientFlow, forgetEvents, seatsOf, startTarget } from './run.ts';
+import { clientFlow, type Environment, forgetEvents, seatsOf, startTarget } from './run.ts';
 
 export interface SweepPoint {
   strategy: Strategy;
@@ -35,7 +35,14 @@ const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a +
  */
 export const leadInOf = (windowMs: number) => Math.min(1_000, windowMs / 5);
 
-export function pointOf(strategy: Strategy, rate: number, windowMs: number, connections: number, load: LoadResult, problems: string[]): SweepPoint {
+export function pointOf(
+  strategy: Strategy,
+  rate: number,
+  windowMs: number,
+  connections: number,
+  load: LoadResult,
+  problems: string[],
+): SweepPoint {
   const leadInMs = leadInOf(windowMs);
   const answered = (load.answeredAtMs ?? []).filter((t) => t >= leadInMs && t <= windowMs).length;
   const achieved = answered / ((windowMs - leadInMs) / 1000);
@@ -44,11 +51,29 @@ export function pointOf(strategy: Strategy, rate: number, windowMs: number, conn
   const p99 = percentile(all, 99) ?? Infinity;
   const errors = sum(load.errors) + load.undecided;
   const keptUp = achieved >= KEPT_UP.achievedShare * rate && p99 <= KEPT_UP.p99Ms && problems.length === 0;
-  return { strategy, rate, windowMs, connections, load, achieved, leadInMs, p99, p50: percentile(load.decisionMs, 50), errors, keptUp, problems };
+  return {
+    strategy,
+    rate,
+    windowMs,
+    connections,
+    load,
+    achieved,
+    leadInMs,
+    p99,
+    p50: percentile(load.decisionMs, 50),
+    errors,
+    keptUp,
+    problems,
+  };
 }
 
 /** Runs the sweep for one strategy: one server for all rates (ascending), a fresh event for each. */
-export async function sweepStrategy(e: Environment, sweep: Sweep, strategy: Strategy, onPoint: (p: SweepPoint) => void): Promise<SweepPoint[]> {
+export async function sweepStrategy(
+  e: Environment,
+  sweep: Sweep,
+  strategy: Strategy,
+  onPoint: (p: SweepPoint) => void,
+): Promise<SweepPoint[]> {
   const target = await startTarget(e, strategy);
   const eventIds: string[] = [];
   const points: SweepPoint[] = [];
@@ -123,9 +148,13 @@ export function verdictOf(points: SweepPoint[], sweep: Sweep, strategies: Strate
   if (bestSynchronous === undefined) {
     lines.push('No synchronous strategy in this run: the ratio is not measured.');
   } else if (best === undefined) {
-    lines.push(`The best synchronous strategy, ${labelOf(bestSynchronous)}, kept its decision p99 within 1 s up to the top offered rate (${int(top)}/s): its breaking point lies beyond the sweep.`);
+    lines.push(
+      `The best synchronous strategy, ${labelOf(bestSynchronous)}, kept its decision p99 within 1 s up to the top offered rate (${int(top)}/s): its breaking point lies beyond the sweep.`,
+    );
   } else {
-    lines.push(`The best synchronous strategy, ${labelOf(bestSynchronous)}, passed a decision p99 of 1 s at ${int(best)} arrivals/s (it kept up with ${sustained.get(bestSynchronous) ? `${int(sustained.get(bestSynchronous)!)}/s` : 'no offered rate'}).`);
+    lines.push(
+      `The best synchronous strategy, ${labelOf(bestSynchronous)}, passed a decision p99 of 1 s at ${int(best)} arrivals/s (it kept up with ${sustained.get(bestSynchronous) ? `${int(sustained.get(bestSynchronous)!)}/s` : 'no offered rate'}).`,
+    );
   }
   for (const s of strategies.filter(isPipeline)) {
     const mine = sustained.get(s)!;
@@ -168,19 +197,27 @@ function errorCell(load: LoadResult): string {
 
 /** The sweep's table: one row per offered rate and strategy, then one per strategy with its sustained rate. */
 export function sweepTable(points: SweepPoint[], sweep: Sweep, strategies: Strategy[]): string {
-  const head = '| offered (arrivals/s) | strategy | requests | achieved decisions/s | of offered | decision p50 / p99 (ms) | errors | kept up |';
+  const head =
+    '| offered (arrivals/s) | strategy | requests | achieved decisions/s | of offered | decision p50 / p99 (ms) | errors | kept up |';
   const rows = [...points]
     .sort((a, b) => a.rate - b.rate || strategies.indexOf(a.strategy) - strategies.indexOf(b.strategy))
-    .map((p) =>
-      `| ${int(p.rate)} | ${labelOf(p.strategy)} | ${int(p.load.requests)} | ${int(p.achieved)} | ${((100 * p.achieved) / p.rate).toFixed(1)} % | ` +
-      `${ms(p.p50)} / ${p99Cell(p)} | ${errorCell(p.load)} | ${p.keptUp ? 'yes' : 'no'}${p.problems.length ? ` (${p.problems.join('; ')})` : ''} |`,
+    .map(
+      (p) =>
+        `| ${int(p.rate)} | ${labelOf(p.strategy)} | ${int(p.load.requests)} | ${int(p.achieved)} | ${((100 * p.achieved) / p.rate).toFixed(1)} % | ` +
+        `${ms(p.p50)} / ${p99Cell(p)} | ${errorCell(p.load)} | ${p.keptUp ? 'yes' : 'no'}${p.problems.length ? ` (${p.problems.join('; ')})` : ''} |`,
     );
   const v = verdictOf(points, sweep, strategies);
   const summaryRows = strategies.map((s) => {
     const br = v.breaks.get(s);
     const breakCell = isSynchronous(s) ? (br === undefined ? `not within the sweep (> ${int(Math.max(...sweep.rates))})` : int(br)) : '—';
     const ratio = v.ratios.get(s);
-    const ratioCell = isPipeline(s) ? (v.bestSynchronous === undefined ? 'n/a' : ratio === undefined ? 'not measurable' : `${ratio.toFixed(2)}×`) : '—';
+    const ratioCell = isPipeline(s)
+      ? v.bestSynchronous === undefined
+        ? 'n/a'
+        : ratio === undefined
+          ? 'not measurable'
+          : `${ratio.toFixed(2)}×`
+      : '—';
     return `| ${labelOf(s)} | ${v.sustained.get(s) ? int(v.sustained.get(s)!) : 'none'} | ${breakCell} | ${ratioCell} |`;
   });
   return [
@@ -198,10 +235,13 @@ export function sweepTable(points: SweepPoint[], sweep: Sweep, strategies: Strat
 
 export function sweepChart(points: SweepPoint[], sweep: Sweep, strategies: Strategy[], subtitle: string): string {
   const at = (rate: number, s: Strategy) => points.find((p) => p.rate === rate && p.strategy === s);
-  const values = (f: (p: SweepPoint) => number | undefined) => sweep.rates.map((rate) => strategies.map((s) => {
-    const p = at(rate, s);
-    return p ? f(p) : undefined;
-  }));
+  const values = (f: (p: SweepPoint) => number | undefined) =>
+    sweep.rates.map((rate) =>
+      strategies.map((s) => {
+        const p = at(rate, s);
+        return p ? f(p) : undefined;
+      }),
+    );
   return barChartSvg({
     title: 'Capacity sweep: one hot event, open-loop arrivals, same machine, same run',
     subtitle,

@@ -19,7 +19,8 @@ redis.defineCommand('bareDoorSoldOut', {
   numberOfKeys: 1,
   lua: "local left = tonumber(redis.call('GET', KEYS[1]) or '0') if left < tonumber(ARGV[1]) then return 1 end return 0",
 });
-const soldOut = (quantity: number) => (redis as unknown as { bareDoorSoldOut(k: string, q: number): Promise<number> }).bareDoorSoldOut(key, quantity);
+const soldOut = (quantity: number) =>
+  (redis as unknown as { bareDoorSoldOut(k: string, q: number): Promise<number> }).bareDoorSoldOut(key, quantity);
 
 await new Promise<void>((resolve) => (redis.status === 'ready' ? resolve() : redis.once('ready', () => resolve())));
 await redis.set(key, '0');

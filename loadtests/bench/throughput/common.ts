@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { BenchDatabase } from '../lib/database.ts';
 import type { LoadGenerator, LoadResult } from '../lib/loadgen.ts';
-import { type RoleProcess, freePort, startRole, untilHttpOk } from '../lib/processes.ts';
+import { freePort, type RoleProcess, startRole, untilHttpOk } from '../lib/processes.ts';
 import { int } from '../lib/stats.ts';
 
 export interface Environment {
@@ -175,5 +175,9 @@ export const MiB = 1024 * 1024;
 export const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
 export const errorsText = (r: LoadResult) => {
   const all = { ...r.errors, ...(r.undecided ? { undecided: r.undecided } : {}) };
-  return sum(all) === 0 ? '0' : `${int(sum(all))} (${Object.entries(all).map(([k, n]) => `${k}: ${int(n)}`).join(', ')})`;
+  return sum(all) === 0
+    ? '0'
+    : `${int(sum(all))} (${Object.entries(all)
+        .map(([k, n]) => `${k}: ${int(n)}`)
+        .join(', ')})`;
 };

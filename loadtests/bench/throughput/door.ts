@@ -9,7 +9,7 @@ import { withClient } from '../lib/database.ts';
 import type { LoadResult } from '../lib/loadgen.ts';
 import { createEventOver } from '../lib/stack.ts';
 import { percentile } from '../lib/stats.ts';
-import { type Environment, type Mode, errorsText, probe, startBare, startService } from './common.ts';
+import { type Environment, errorsText, type Mode, probe, startBare, startService } from './common.ts';
 import type { Flow } from './e2e.ts';
 import type { Options } from './options.ts';
 
@@ -53,7 +53,14 @@ export interface Burst {
 const failedOf = (r: LoadResult) => Object.values(r.errors).reduce((a, b) => a + b, 0) + r.undecided;
 
 /** Closed-loop clients hammering a sold-out door for the window; every answer should be a 409. */
-async function doorRate(e: Environment, o: Options, who: 'bare' | Mode, baseUrl: string, eventId: string, pids: Record<string, number>): Promise<DoorRate> {
+async function doorRate(
+  e: Environment,
+  o: Options,
+  who: 'bare' | Mode,
+  baseUrl: string,
+  eventId: string,
+  pids: Record<string, number>,
+): Promise<DoorRate> {
   const components = { pids: { ...pids, 'load generator': e.loadgen.pid }, database: e.db.dbName };
   let window: ReturnType<typeof cpuWindow> | undefined;
   let cpu: CpuReport | undefined;
@@ -157,7 +164,8 @@ export async function partDoor(e: Environment, o: Options, mode: Mode): Promise<
       body: JSON.stringify({ userId: 'door-check', quantity: 1 }),
     });
     const body = (await check.json()) as { code?: string };
-    if (check.status !== 409 || body.code !== 'SOLD_OUT') throw new Error(`the sold-out event answered ${check.status} ${JSON.stringify(body)}, not 409 SOLD_OUT`);
+    if (check.status !== 409 || body.code !== 'SOLD_OUT')
+      throw new Error(`the sold-out event answered ${check.status} ${JSON.stringify(body)}, not 409 SOLD_OUT`);
     return await doorRate(e, o, mode, service.baseUrl, eventId, service.pids);
   } finally {
     await service.stop();
@@ -175,21 +183,25 @@ export async function partBurst(e: Environment, o: Options, mode: Mode, flows: F
       const eventId = await createEventOver(service.baseUrl, e.adminKey, `throughput (d) ${flow}`, o.burstSeats);
       const r = await burst(e, o, mode, flow, service.baseUrl, eventId, warmupEventId);
       const b = burstOf(mode, flow, r, o.burstSeats);
-      const seats = await withClient(e.db.databaseUrl, async (c) =>
-        (
-          await c.query<{ sold: number; available: number }>(
-            `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = $1 AND status = 'confirmed') AS sold,
+      const seats = await withClient(
+        e.db.databaseUrl,
+        async (c) =>
+          (
+            await c.query<{ sold: number; available: number }>(
+              `SELECT (SELECT coalesce(sum(quantity), 0)::int FROM bookings WHERE event_id = $1 AND status = 'confirmed') AS sold,
                     (SELECT available FROM events WHERE id = $1) AS available`,
-            [eventId],
-          )
-        ).rows[0]!,
+              [eventId],
+            )
+          ).rows[0]!,
       );
       b.sold = seats.sold;
       b.available = seats.available;
       if (seats.sold > o.burstSeats) b.problems.push(`oversold: ${seats.sold} of ${o.burstSeats} seats`);
       if (seats.sold !== r.confirmed) b.problems.push(`${seats.sold} seats sold but ${r.confirmed} confirmations received`);
-      if (seats.available !== o.burstSeats - seats.sold) b.problems.push(`available ${seats.available} but ${seats.sold} of ${o.burstSeats} seats sold`);
-      if (r.soldOut > 0 && seats.sold < o.burstSeats) b.problems.push(`${r.soldOut} SOLD_OUT answers while ${o.burstSeats - seats.sold} seats were left`);
+      if (seats.available !== o.burstSeats - seats.sold)
+        b.problems.push(`available ${seats.available} but ${seats.sold} of ${o.burstSeats} seats sold`);
+      if (r.soldOut > 0 && seats.sold < o.burstSeats)
+        b.problems.push(`${r.soldOut} SOLD_OUT answers while ${o.burstSeats - seats.sold} seats were left`);
       out.push(b);
     }
     return out;

@@ -12,7 +12,7 @@ import { createRedis, gateKeys } from '@booking/queue';
 
 import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { withClient } from '../lib/database.ts';
-import { type RoleProcess, freePort, startRole } from '../lib/processes.ts';
+import { freePort, type RoleProcess, startRole } from '../lib/processes.ts';
 import { createEventOver } from '../lib/stack.ts';
 import { int, ms } from '../lib/stats.ts';
 import { type Environment, errorsText, histogramMean, roleEnv, startApi } from './common.ts';
@@ -68,8 +68,26 @@ async function pgbench(e: Environment, seconds: number): Promise<number> {
     const url = new URL(e.db.databaseUrl);
     const { stdout } = await run(
       pgbenchPath(),
-      ['-n', '-c', '1', '-j', '1', '-T', String(seconds), '-M', 'prepared', '-f', script,
-        '-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username || 'postgres'), e.db.dbName],
+      [
+        '-n',
+        '-c',
+        '1',
+        '-j',
+        '1',
+        '-T',
+        String(seconds),
+        '-M',
+        'prepared',
+        '-f',
+        script,
+        '-h',
+        url.hostname,
+        '-p',
+        url.port || '5432',
+        '-U',
+        decodeURIComponent(url.username || 'postgres'),
+        e.db.dbName,
+      ],
       { env: { ...process.env, ...(url.password ? { PGPASSWORD: decodeURIComponent(url.password) } : {}) } },
     );
     const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1];
@@ -99,7 +117,9 @@ export async function partA(e: Environment, o: Options): Promise<PartA> {
     const eventId = await createEventOver(api.baseUrl, e.adminKey, 'throughput (a)', 1_000_000);
     const fill = await e.loadgen.run({ kind: 'fill', baseUrl: api.baseUrl, eventId, userPrefix: 'a-', requests: o.fill, connections: 256 });
     const filled = fill.requestIds?.length ?? 0;
-    process.stdout.write(`(a) queue filled through the API: ${int(filled)} requests accepted in ${ms(fill.wallMs)} ms (${int(filled / (fill.wallMs / 1000))}/s), errors ${errorsText(fill)}\n`);
+    process.stdout.write(
+      `(a) queue filled through the API: ${int(filled)} requests accepted in ${ms(fill.wallMs)} ms (${int(filled / (fill.wallMs / 1000))}/s), errors ${errorsText(fill)}\n`,
+    );
     const redis = createRedis({ url: e.redisUrl, cluster: false }, 'command', 'booking-bench');
     let jobs = 0;
     try {
@@ -108,7 +128,9 @@ export async function partA(e: Environment, o: Options): Promise<PartA> {
     } finally {
       await redis.quit().catch(() => {});
     }
-    process.stdout.write(`(a) ${int(jobs)} jobs waiting (${(filled / Math.max(1, jobs)).toFixed(1)} requests per job); starting a worker\n`);
+    process.stdout.write(
+      `(a) ${int(jobs)} jobs waiting (${(filled / Math.max(1, jobs)).toFixed(1)} requests per job); starting a worker\n`,
+    );
 
     return await withClient(e.db.databaseUrl, async (client) => {
       const started = performance.now();
@@ -116,7 +138,10 @@ export async function partA(e: Environment, o: Options): Promise<PartA> {
       const metricsPort = await freePort();
       const metricsUrl = `http://127.0.0.1:${metricsPort}`;
       worker = startRole('worker', roleEnv(e, { METRICS_PORT: String(metricsPort) }));
-      const components = { pids: { api: api.proc.pid, worker: worker.pid, bench: process.pid, 'load generator (idle)': e.loadgen.pid }, database: e.db.dbName };
+      const components = {
+        pids: { api: api.proc.pid, worker: worker.pid, bench: process.pid, 'load generator (idle)': e.loadgen.pid },
+        database: e.db.dbName,
+      };
       let first: { at: number; n: number; cpu: ReturnType<typeof cpuWindow> } | undefined;
       let n = 0;
       for (;;) {

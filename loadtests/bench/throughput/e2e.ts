@@ -5,7 +5,7 @@ import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { memoryOf } from '../lib/processes.ts';
 import { createEventOver } from '../lib/stack.ts';
 import { percentile } from '../lib/stats.ts';
-import { type Environment, type Mode, errorsText, gauge, histogramMean, probe, startService } from './common.ts';
+import { type Environment, errorsText, gauge, histogramMean, type Mode, probe, startService } from './common.ts';
 import type { Options } from './options.ts';
 
 /** `poll`: submit, then long-poll (`?wait=30`); `prefer`: one request with `Prefer: wait=N`. */

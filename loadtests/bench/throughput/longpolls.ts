@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { memoryOf, openFilesLimit } from '../lib/processes.ts';
 import { createEventOver } from '../lib/stack.ts';
-import { type Environment, MiB, errorsText, gauge, startApi } from './common.ts';
+import { type Environment, errorsText, gauge, MiB, startApi } from './common.ts';
 import type { Options } from './options.ts';
 
 export interface PartC {

@@ -82,11 +82,19 @@ export function options(): Options {
   for (const k of ['fill', 'pgbenchSeconds', 'connections', 'durationMs', 'holds', 'burstUsers', 'burstSeats'] as const) {
     if (!Number.isFinite(o[k]) || o[k] <= 0) throw new Error(`--${k} must be a positive number`);
   }
-  if (!Number.isInteger(o.preferWaitSeconds) || o.preferWaitSeconds < 1 || o.preferWaitSeconds > 30) throw new Error('--prefer-wait takes 1..30 (s)');
+  if (!Number.isInteger(o.preferWaitSeconds) || o.preferWaitSeconds < 1 || o.preferWaitSeconds > 30)
+    throw new Error('--prefer-wait takes 1..30 (s)');
   const resized = Boolean(
-    values.fill || values.connections || values.duration || values.holds || values['pgbench-seconds'] ||
-      values['burst-users'] || values['burst-seats'] || values['prefer-wait'] || (values.mode && values.mode !== 'both') ||
-      auth !== 'none',
+    values.fill ||
+    values.connections ||
+    values.duration ||
+    values.holds ||
+    values['pgbench-seconds'] ||
+    values['burst-users'] ||
+    values['burst-seats'] ||
+    values['prefer-wait'] ||
+    (values.mode && values.mode !== 'both') ||
+    auth !== 'none',
   );
   // A run with other sizes, modes or parts is not the published one unless --out says where it goes.
   if ((resized || o.only.size < PARTS.length) && !values.out) o.out = undefined;

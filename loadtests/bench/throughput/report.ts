@@ -1,7 +1,7 @@
 // The throughput bench's targets and its markdown: the full report and the README summary.
 import type { CpuReport } from '../lib/cpu.ts';
 import { int, ms } from '../lib/stats.ts';
-import { MODE_LABEL, type Mode } from './common.ts';
+import { type Mode, MODE_LABEL } from './common.ts';
 import type { Burst, DoorRate } from './door.ts';
 import type { PartA } from './drain.ts';
 import type { PartB } from './e2e.ts';
@@ -72,7 +72,9 @@ export function summary(f: Figures, info: string): string {
   }
   for (const d of f.doors) {
     const r = ratioOf(d.perSecond, f);
-    rows.push(`| (i) the door, sold-out event, ${modeName(d.who as Mode)}: 409s/s >= ${TARGETS.doorRatio}× the bare door | ${r === undefined ? 'n/a' : x(r)} (${int(d.perSecond)} req/s) | ${yes(atLeast(r, TARGETS.doorRatio) && d.failed === 0)} |`);
+    rows.push(
+      `| (i) the door, sold-out event, ${modeName(d.who as Mode)}: 409s/s >= ${TARGETS.doorRatio}× the bare door | ${r === undefined ? 'n/a' : x(r)} (${int(d.perSecond)} req/s) | ${yes(atLeast(r, TARGETS.doorRatio) && d.failed === 0)} |`,
+    );
   }
   if (a) {
     const ratio = a.decisionsPerSecond / a.pgbenchTps;
@@ -149,7 +151,11 @@ function e2eSection(f: Figures, list: PartB[], ratioTarget: number): { lines: st
         list.map((b) => int(b.connections)),
         '—',
       ],
-      [`**decisions/s** over the ${first.windowSeconds} s window (after a warm-up)`, list.map((b) => `**${int(b.perSecond)}** (${int(b.decisions)} decisions)`), first.flow === 'poll' ? `>= ${int(TARGETS.endToEndPerSecond)}: ${list.map((_, i) => verdict(absolute[i]!)).join(' / ')}` : '—'],
+      [
+        `**decisions/s** over the ${first.windowSeconds} s window (after a warm-up)`,
+        list.map((b) => `**${int(b.perSecond)}** (${int(b.decisions)} decisions)`),
+        first.flow === 'poll' ? `>= ${int(TARGETS.endToEndPerSecond)}: ${list.map((_, i) => verdict(absolute[i]!)).join(' / ')}` : '—',
+      ],
       [
         "**ratio to the bare door's req/s**",
         verdicts.map(({ r }) => (r === undefined ? 'n/a' : `**${x(r)}**`)),
@@ -162,11 +168,21 @@ function e2eSection(f: Figures, list: PartB[], ratioTarget: number): { lines: st
         '—',
       ],
       ...(first.flow === 'prefer'
-        ? ([['submissions not decided within the wait (202, then long-polled)', list.map((b) => int(b.preferFallbacks)), '—']] as Array<[string, string[], string]>)
+        ? ([['submissions not decided within the wait (202, then long-polled)', list.map((b) => int(b.preferFallbacks)), '—']] as Array<
+            [string, string[], string]
+          >)
         : []),
       ['errors in the window', list.map((b) => b.errors), '0'],
-      ['decisions per worker transaction (mean over the run)', list.map((b) => (b.perTransaction === undefined ? 'n/a' : b.perTransaction.toFixed(1))), '—'],
-      ["HTTP process's event-loop lag p99 (its `nodejs_eventloop_lag_p99_seconds`)", list.map((b) => (b.apiLoopLagP99Ms === undefined ? 'n/a' : `${b.apiLoopLagP99Ms.toFixed(0)} ms`)), '—'],
+      [
+        'decisions per worker transaction (mean over the run)',
+        list.map((b) => (b.perTransaction === undefined ? 'n/a' : b.perTransaction.toFixed(1))),
+        '—',
+      ],
+      [
+        "HTTP process's event-loop lag p99 (its `nodejs_eventloop_lag_p99_seconds`)",
+        list.map((b) => (b.apiLoopLagP99Ms === undefined ? 'n/a' : `${b.apiLoopLagP99Ms.toFixed(0)} ms`)),
+        '—',
+      ],
       ["HTTP process's resident memory at the end of the window", list.map((b) => `${b.apiRssMiB.toFixed(0)} MiB`), '—'],
     ],
   );
@@ -177,14 +193,17 @@ export function report(f: Figures, runLine: string): { md: string; met: boolean 
   const { a, c } = f;
   const out: string[] = [];
   let met = true;
-  out.push(`Service parts ((i), (ii), (iii), (d)) run in ${f.modes.map((m) => MODE_LABEL[m]).join(' and in ')}; (a) and (c) run as separate processes, as before.`, '');
+  out.push(
+    `Service parts ((i), (ii), (iii), (d)) run in ${f.modes.map((m) => MODE_LABEL[m]).join(' and in ')}; (a) and (c) run as separate processes, as before.`,
+    '',
+  );
   if (f.bare) {
     const { door, burst } = f.bare;
     out.push(
       '## Baseline: the bare door',
       '',
       'A minimal server in the benchmark (`loadtests/bench/throughput/bare-door.main.ts`), started like the roles: Express 5, `express.json()`,',
-      'one Redis call per booking (EVALSHA of a tiny script reading a seat count, on a client configured as the service\'s request-path',
+      "one Redis call per booking (EVALSHA of a tiny script reading a seat count, on a client configured as the service's request-path",
       'client), then `409` problem+json `SOLD_OUT`. Every other figure of this bench is a ratio to it.',
       '',
       '| figure | value |',
@@ -214,8 +233,16 @@ export function report(f: Figures, runLine: string): { md: string; met: boolean 
         f.doors.map((d) => MODE_LABEL[d.who as Mode]),
         [
           ['closed-loop clients (keep-alive connections), as for the bare door', f.doors.map((d) => int(d.connections)), '—'],
-          [`**409s/s** over the ${f.doors[0]!.windowSeconds} s window (after a warm-up)`, f.doors.map((d) => `**${int(d.perSecond)}** (${int(d.answers)} answers)`), '—'],
-          ["**ratio to the bare door's req/s**", verdicts.map(({ r }) => (r === undefined ? 'n/a' : `**${x(r)}**`)), `>= ${TARGETS.doorRatio}×: ${verdicts.map(({ ok }) => verdict(ok)).join(' / ')}`],
+          [
+            `**409s/s** over the ${f.doors[0]!.windowSeconds} s window (after a warm-up)`,
+            f.doors.map((d) => `**${int(d.perSecond)}** (${int(d.answers)} answers)`),
+            '—',
+          ],
+          [
+            "**ratio to the bare door's req/s**",
+            verdicts.map(({ r }) => (r === undefined ? 'n/a' : `**${x(r)}**`)),
+            `>= ${TARGETS.doorRatio}×: ${verdicts.map(({ ok }) => verdict(ok)).join(' / ')}`,
+          ],
           ['latency p50 / p99', f.doors.map((d) => `${ms(d.p50)} / ${ms(d.p99)} ms`), '—'],
           ['answers other than 409 SOLD_OUT', f.doors.map((d) => d.errors), '0'],
         ],
@@ -260,7 +287,11 @@ export function report(f: Figures, runLine: string): { md: string; met: boolean 
   if (f.prefers.length > 0) {
     const s = e2eSection(f, f.prefers, TARGETS.preferRatio);
     met &&= s.met;
-    out.push(`## (iii) End to end over HTTP, one request per booking with \`Prefer: wait=${f.prefers[0]!.preferWaitSeconds}\``, '', ...s.lines);
+    out.push(
+      `## (iii) End to end over HTTP, one request per booking with \`Prefer: wait=${f.prefers[0]!.preferWaitSeconds}\``,
+      '',
+      ...s.lines,
+    );
   }
   if (c) {
     const holdingMB = (c.holdingMiB * 1024 * 1024) / 1e6;
@@ -317,7 +348,11 @@ export function report(f: Figures, runLine: string): { md: string; met: boolean 
           ['final answers p50 / p99', [`${ms(bare.p50)} / ${ms(bare.p99)} ms`, ...list.map((b) => `${ms(b.p50)} / ${ms(b.p99)} ms`)], '—'],
           ['confirmed / 409 SOLD_OUT', [`— / ${int(bare.soldOut)}`, ...list.map((b) => `${int(b.confirmed)} / ${int(b.soldOut)}`)], '—'],
           ['users without a final answer', [bare.errors, ...list.map((b) => b.errors)], '0'],
-          ['seats sold (database) / left', ['—', ...list.map((b) => `${int(b.sold ?? 0)} / ${int(b.available ?? 0)}`)], 'all sold, none oversold'],
+          [
+            'seats sold (database) / left',
+            ['—', ...list.map((b) => `${int(b.sold ?? 0)} / ${int(b.available ?? 0)}`)],
+            'all sold, none oversold',
+          ],
           ...(list.some((b) => b.problems.length > 0)
             ? ([['problems', ['—', ...list.map((b) => b.problems.join('; ') || 'none')], 'none']] as Array<[string, string[], string]>)
             : []),

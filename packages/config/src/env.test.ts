@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError, parseEnv } from './env.ts';
-import { DEV_JWT_SECRET, authModeOf, isPlaceholderAdminKey } from './identity.schema.ts';
+import { authModeOf, DEV_JWT_SECRET, isPlaceholderAdminKey } from './identity.schema.ts';
 import { apiEnv, apiStartEnv, resolveAdminKey, serverEnv, serverStartEnv, workerEnv } from './schemas.ts';
 
 /** The ConfigError parseEnv throws for `env`, or a failure when it accepts it. */
@@ -49,9 +49,7 @@ describe('configuration errors', () => {
   it('require ADMIN_API_KEY when NODE_ENV=production', () => {
     expect(named(configError(serverEnv, { NODE_ENV: 'production' }))).toEqual(['ADMIN_API_KEY']);
     expect(named(configError(apiEnv, { NODE_ENV: 'production' }))).toEqual(['ADMIN_API_KEY']);
-    expect(parseEnv(serverEnv, { NODE_ENV: 'production', ADMIN_API_KEY: 'k'.repeat(32) }).ADMIN_API_KEY).toBe(
-      'k'.repeat(32),
-    );
+    expect(parseEnv(serverEnv, { NODE_ENV: 'production', ADMIN_API_KEY: 'k'.repeat(32) }).ADMIN_API_KEY).toBe('k'.repeat(32));
   });
 
   it('name a missing ADMIN_API_KEY in production alongside other bad variables', () => {

@@ -49,7 +49,10 @@ export const commonEnv = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   /** `false`: a process neither creates the database nor applies migrations when it starts (for
    * deployments that run `npm run migrate` as a job of its own before the service starts). */
-  MIGRATE_ON_START: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  MIGRATE_ON_START: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 const adminKey = z.string().min(16, 'must be at least 16 characters').optional();
@@ -69,14 +72,27 @@ const apiFields = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(256).max(1_048_576).default(16_384),
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
   /** How long an Idempotency-Key and its answer are kept. */
-  IDEMPOTENCY_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+  IDEMPOTENCY_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(86_400),
   /** How long a key whose answer was 409 SOLD_OUT is kept: most keys of a sell-out, so shorter. */
-  IDEMPOTENCY_CONFLICT_TTL_SECONDS: z.coerce.number().int().min(10).max(30 * 86_400).default(600),
+  IDEMPOTENCY_CONFLICT_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(30 * 86_400)
+    .default(600),
   /** Booking submissions one user may send per window, across all API replicas. */
   RATE_LIMIT_POINTS: z.coerce.number().int().min(1).max(1_000_000).default(20),
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(10),
   /** `false` turns off fast SOLD_OUT answers at the door: every request is queued for the worker. */
-  ADMISSION_GATE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  ADMISSION_GATE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   ...identityFields.shape,
 });
 

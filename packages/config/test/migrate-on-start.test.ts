@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ConfigError, apiEnv, commonEnv, parseEnv, serverEnv, workerEnv } from '../src/index.ts';
+import { apiEnv, commonEnv, ConfigError, parseEnv, serverEnv, workerEnv } from '../src/index.ts';
 
 describe('MIGRATE_ON_START', () => {
   it.each([

@@ -1,5 +1,4 @@
 import type { BookingRequestView, RejectionReason, RequestStatus } from '@booking/domain';
-
 import { sql } from 'kysely';
 
 import type { Db } from './connection.ts';

@@ -85,7 +85,13 @@ function storable(text: string, max: number): string {
 export async function rejectUnstorableRequest(db: Db, eventId: string, request: BatchRequest): Promise<Decision> {
   const quantity = Number.isInteger(request.quantity) && request.quantity >= 1 && request.quantity <= 10 ? request.quantity : 1;
   const acceptedAt = Number.isNaN(Date.parse(request.acceptedAt)) ? new Date().toISOString() : request.acceptedAt;
-  const { rows } = await sql<{ status: 'confirmed' | 'rejected'; reason: RejectionReason | null; booking_id: string | null; decided_at: Date; replayed: boolean }>`
+  const { rows } = await sql<{
+    status: 'confirmed' | 'rejected';
+    reason: RejectionReason | null;
+    booking_id: string | null;
+    decided_at: Date;
+    replayed: boolean;
+  }>`
     WITH inserted AS (
       INSERT INTO booking_requests (id, event_id, user_id, quantity, status, reason, accepted_at)
       VALUES (${request.requestId}, ${eventId}, ${storable(request.userId, 128)}, ${quantity}, 'rejected', 'INVALID_REQUEST', ${acceptedAt}::timestamptz)

@@ -62,11 +62,7 @@ export async function loadGateSnapshot(
   db: Db,
   eventId: string,
 ): Promise<{ available: number; maxPerUser: number | null; confirmedByUser: Array<[string, number]> } | undefined> {
-  const event = await db
-    .selectFrom('events')
-    .select(['available', 'max_per_user'])
-    .where('id', '=', eventId)
-    .executeTakeFirst();
+  const event = await db.selectFrom('events').select(['available', 'max_per_user']).where('id', '=', eventId).executeTakeFirst();
   if (!event) return undefined;
   let confirmedByUser: Array<[string, number]> = [];
   if (event.max_per_user !== null) {

@@ -20,7 +20,7 @@ export async function confirmBookings(db: Db, bookingIds: readonly string[], epo
       CROSS JOIN LATERAL confirm_booking(x.booking_id, ${epoch ?? null}::bigint) c
       JOIN bookings b ON b.id = c.id
      ORDER BY x.n`.execute(db);
-  return rows as ConfirmedRow[];
+  return rows;
 }
 
 /** A hold expired by `expireHolds`. */

@@ -1,15 +1,15 @@
-export * from './booking-request.repository.ts';
 export * from './accepted-request.repository.ts';
 export * from './booking.repository.ts';
+export * from './booking-request.repository.ts';
 export * from './connection.ts';
 export type * from './database.ts';
 export * from './decision.repository.ts';
 export * from './event.repository.ts';
 export * from './hold.repository.ts';
 export * from './invariant-audit.ts';
-export * from './waitlist.repository.ts';
 export * from './lease-epoch.repository.ts';
 export * from './migrator.ts';
 export * from './page.repository.ts';
 export * from './pg-errors.ts';
 export * from './sql-functions.ts';
+export * from './waitlist.repository.ts';

@@ -1,7 +1,6 @@
 import { type Migration, type MigrationProvider, type MigrationResult, Migrator, NO_MIGRATIONS } from 'kysely';
 
 import type { Db } from './connection.ts';
-import { applySqlFunctions, dropSqlFunctions } from './sql-functions.ts';
 import * as initialSchema from './migrations/2026-11-25T1000-initial-schema.ts';
 import * as durableIdempotencyKeys from './migrations/2026-12-02T0100-durable-idempotency-keys.ts';
 import * as salesEndIndex from './migrations/2026-12-02T0300-events-sales-end-index.ts';
@@ -9,6 +8,7 @@ import * as decideBookingsUserSeats from './migrations/2026-12-02T0400-decide-bo
 import * as holds from './migrations/2026-12-02T0500-holds.ts';
 import * as listIndexes from './migrations/2026-12-02T0500-list-indexes.ts';
 import * as waitlist from './migrations/2026-12-02T0600-waitlist.ts';
+import { applySqlFunctions, dropSqlFunctions } from './sql-functions.ts';
 
 // Listed by hand rather than read from the folder so the set is fixed at build time and works the
 // same under tsx, a bundler or compiled output. Append only; names sort by their date prefix. A landed

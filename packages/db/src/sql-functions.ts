@@ -69,7 +69,9 @@ export async function applySqlFunctions(db: Db, latestMigration: string, force =
       await sql.raw(text).execute(trx);
       await sql`
         INSERT INTO repeatable_migrations (name, checksum, after_migration) VALUES (${name}, ${checksum}, ${latestMigration})
-        ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, after_migration = excluded.after_migration, applied_at = now()`.execute(trx);
+        ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, after_migration = excluded.after_migration, applied_at = now()`.execute(
+        trx,
+      );
       applied.push(name);
     }
     return applied;

@@ -4,7 +4,7 @@
 // Whoever adds a migration adds its line:  cd packages/db/src/migrations && sha256sum NEW.ts >> SHA256SUMS
 // To change a SQL function, edit its file in packages/db/sql/functions instead (see sql-functions.ts).
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 import { describe, expect, it } from 'vitest';
 
@@ -43,7 +43,10 @@ describe('landed migrations', () => {
   it('are all listed in SHA256SUMS, and so is every migration the migrator applies', async () => {
     const landed = await manifest();
     const files = await migrationFiles();
-    expect(files.filter((f) => !landed.has(f)), 'migrations missing from SHA256SUMS (add their line)').toEqual([]);
+    expect(
+      files.filter((f) => !landed.has(f)),
+      'migrations missing from SHA256SUMS (add their line)',
+    ).toEqual([]);
     expect(MIGRATION_NAMES.map((name) => `${name}.ts`).filter((f) => !landed.has(f))).toEqual([]);
     // A migration may keep the texts of the functions it creates in a companion module (NAME.functions.ts):
     // frozen with it (listed above), not applied on its own.

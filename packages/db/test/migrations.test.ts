@@ -1,5 +1,5 @@
-import { type Db, PgErrorCode, insertEvent, migrateToLatest, migrateToNothing } from '@booking/db';
-import { type TestDatabase, createTestDatabase } from '@booking/test-support';
+import { type Db, insertEvent, migrateToLatest, migrateToNothing, PgErrorCode } from '@booking/db';
+import { createTestDatabase, type TestDatabase } from '@booking/test-support';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -81,19 +81,33 @@ describe('the schema itself refuses', () => {
   }
 
   it('an event with more seats available than its capacity', async () => {
-    const code = await pgErrorCode(db.insertInto('events').values(eventRow('over', 5, 6)).execute());
+    const code = await pgErrorCode(
+      db
+        .insertInto('events')
+        .values(eventRow('over', 5, 6))
+        .execute(),
+    );
     expect(code).toBe(PgErrorCode.CHECK_VIOLATION);
   });
 
   it('an event with fewer than 0 seats available', async () => {
-    const code = await pgErrorCode(db.insertInto('events').values(eventRow('under', 5, -1)).execute());
+    const code = await pgErrorCode(
+      db
+        .insertInto('events')
+        .values(eventRow('under', 5, -1))
+        .execute(),
+    );
     expect(code).toBe(PgErrorCode.CHECK_VIOLATION);
   });
 
   it('taking more seats than are available', async () => {
     await insertEvent(db, { id: 'drain', name: 'Drain', capacity: 2 });
     const code = await pgErrorCode(
-      db.updateTable('events').set((eb) => ({ available: eb('available', '-', 3) })).where('id', '=', 'drain').execute(),
+      db
+        .updateTable('events')
+        .set((eb) => ({ available: eb('available', '-', 3) }))
+        .where('id', '=', 'drain')
+        .execute(),
     );
     expect(code).toBe(PgErrorCode.CHECK_VIOLATION);
   });
@@ -120,14 +134,27 @@ describe('the schema itself refuses', () => {
   it('a second booking for the same request', async () => {
     await insertEvent(db, { id: 'unique', name: 'Unique', capacity: 5 });
     await confirmedRequest('unique', 'unique.r1');
-    await db.insertInto('bookings').values(booking('b1', 'unique', 'unique.r1')).execute();
-    const code = await pgErrorCode(db.insertInto('bookings').values(booking('b2', 'unique', 'unique.r1')).execute());
+    await db
+      .insertInto('bookings')
+      .values(booking('b1', 'unique', 'unique.r1'))
+      .execute();
+    const code = await pgErrorCode(
+      db
+        .insertInto('bookings')
+        .values(booking('b2', 'unique', 'unique.r1'))
+        .execute(),
+    );
     expect(code).toBe(PgErrorCode.UNIQUE_VIOLATION);
   });
 
   it('a booking whose request does not exist', async () => {
     await insertEvent(db, { id: 'orphan', name: 'Orphan', capacity: 5 });
-    const code = await pgErrorCode(db.insertInto('bookings').values(booking('b3', 'orphan', 'orphan.missing')).execute());
+    const code = await pgErrorCode(
+      db
+        .insertInto('bookings')
+        .values(booking('b3', 'orphan', 'orphan.missing'))
+        .execute(),
+    );
     expect(code).toBe(PgErrorCode.FOREIGN_KEY_VIOLATION);
   });
 
@@ -142,12 +169,24 @@ describe('the schema itself refuses', () => {
     const keyed = (id: string) =>
       db
         .insertInto('booking_requests')
-        .values({ id, event_id: 'keyed', user_id: 'u', quantity: 1, status: 'confirmed', reason: null, accepted_at: new Date(), idempotency_key: key })
+        .values({
+          id,
+          event_id: 'keyed',
+          user_id: 'u',
+          quantity: 1,
+          status: 'confirmed',
+          reason: null,
+          accepted_at: new Date(),
+          idempotency_key: key,
+        })
         .execute();
     await keyed('keyed.r1');
     expect(await pgErrorCode(keyed('keyed.r2'))).toBe(PgErrorCode.UNIQUE_VIOLATION);
     const journalled = (id: string) =>
-      db.insertInto('accepted_requests').values({ id, event_id: 'keyed', user_id: 'u', quantity: 1, accepted_at: new Date(), idempotency_key: key }).execute();
+      db
+        .insertInto('accepted_requests')
+        .values({ id, event_id: 'keyed', user_id: 'u', quantity: 1, accepted_at: new Date(), idempotency_key: key })
+        .execute();
     await journalled('keyed.j1');
     expect(await pgErrorCode(journalled('keyed.j2'))).toBe(PgErrorCode.UNIQUE_VIOLATION);
   });
@@ -155,7 +194,10 @@ describe('the schema itself refuses', () => {
   it('an idempotency key that is not a SHA-256 in hex', async () => {
     await insertEvent(db, { id: 'badkey', name: 'Bad key', capacity: 5 });
     const code = await pgErrorCode(
-      db.insertInto('accepted_requests').values({ id: 'badkey.j', event_id: 'badkey', user_id: 'u', quantity: 1, accepted_at: new Date(), idempotency_key: 'raw key' }).execute(),
+      db
+        .insertInto('accepted_requests')
+        .values({ id: 'badkey.j', event_id: 'badkey', user_id: 'u', quantity: 1, accepted_at: new Date(), idempotency_key: 'raw key' })
+        .execute(),
     );
     expect(code).toBe(PgErrorCode.CHECK_VIOLATION);
   });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-import { type Db, MIGRATIONS, SQL_FUNCTIONS, createDb, migrate } from '@booking/db';
+import { createDb, type Db, migrate, MIGRATIONS, SQL_FUNCTIONS } from '@booking/db';
 import { createTestDatabase, databaseUrl, newTestDatabaseName, withAdmin } from '@booking/test-support';
 import { Migrator, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { auditInvariants, confirmBookings, decideBookingBatch, insertEvent } from '@booking/db';
-import { type TestDatabase, createTestDatabase } from '@booking/test-support';
+import { createTestDatabase, type TestDatabase } from '@booking/test-support';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -84,12 +84,16 @@ describe('npm run verify', () => {
     await sql`DELETE FROM accepted_requests WHERE id = 'p2'`.execute(database.db);
     await journal(new Date(Date.now() - 5 * 60_000).toISOString()).execute(database.db);
     const old = (await auditInvariants(database.db)).map((v) => `${v.eventId}: ${v.problem}`);
-    expect(old).toContainEqual(expect.stringMatching(/^plain: request p2 is decided but still in the journal, accepted 00:0[45]:\d\d ago$/));
+    expect(old).toContainEqual(
+      expect.stringMatching(/^plain: request p2 is decided but still in the journal, accepted 00:0[45]:\d\d ago$/),
+    );
     await sql`DELETE FROM accepted_requests WHERE id = 'p2'`.execute(database.db);
   });
 
   it('names a waiting-list entry on an event without a waiting list', async () => {
-    await sql`UPDATE booking_requests SET status = 'waitlisted', reason = NULL, waitlisted_at = decided_at WHERE id = 'p3'`.execute(database.db);
+    await sql`UPDATE booking_requests SET status = 'waitlisted', reason = NULL, waitlisted_at = decided_at WHERE id = 'p3'`.execute(
+      database.db,
+    );
     const problems = (await auditInvariants(database.db)).map((v) => `${v.eventId}: ${v.problem}`);
     expect(problems).toContain('plain: waiting list has 1 entries, its limit is none');
   });

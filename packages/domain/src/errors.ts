@@ -37,11 +37,7 @@ export class AppError extends Error {
   /** Seconds a client should wait before retrying (sent as `Retry-After`). */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { errors?: FieldProblem[]; retryAfterSeconds?: number; cause?: unknown } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, options: { errors?: FieldProblem[]; retryAfterSeconds?: number; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;

@@ -47,7 +47,7 @@ export const bookingAccepted = z.object({
   eventId: opaqueId,
   userId: z.string(),
   quantity: z.int().min(1).max(10),
-  position: z.int().min(0).optional().describe('Requests ahead of this one in the event\'s queue when it was accepted.'),
+  position: z.int().min(0).optional().describe("Requests ahead of this one in the event's queue when it was accepted."),
 });
 
 /** `200` body of `GET /v1/booking-requests/:requestId`. */
@@ -58,12 +58,12 @@ export const bookingRequestView = z.object({
   quantity: z.int().min(1).max(10),
   status: z
     .enum(['pending', 'confirmed', 'rejected', 'waitlisted'])
-    .describe('`pending` until the event\'s worker decides; `waitlisted` on the waiting list until promoted or withdrawn; otherwise final.'),
+    .describe("`pending` until the event's worker decides; `waitlisted` on the waiting list until promoted or withdrawn; otherwise final."),
   reason: rejectionReason.optional(),
   bookingId: opaqueId.optional().describe('The booking created (only when `status` is `confirmed`).'),
   acceptedAt: instant,
   decidedAt: instant.optional(),
-  position: z.int().min(0).optional().describe('While pending: requests ahead of this one in the event\'s queue.'),
+  position: z.int().min(0).optional().describe("While pending: requests ahead of this one in the event's queue."),
   estimatedWaitMs: z.int().min(0).optional().describe('While pending: estimated time until decided, from recent decisions.'),
   waitlistPosition: z.int().min(1).optional().describe('While waitlisted: its place on the waiting list (1 = next).'),
 });

@@ -37,10 +37,10 @@ export const createEventBody = z
     holdSeconds: z.int().min(MIN_HOLD_SECONDS).max(MAX_HOLD_SECONDS).optional(),
     waitlistLimit: z.int().min(1).max(MAX_WAITLIST_LIMIT).optional(),
   })
-  .refine(
-    (e) => !e.salesStartAt || !e.salesEndAt || Date.parse(e.salesEndAt) > Date.parse(e.salesStartAt),
-    { path: ['salesEndAt'], message: 'must be later than salesStartAt' },
-  )
+  .refine((e) => !e.salesStartAt || !e.salesEndAt || Date.parse(e.salesEndAt) > Date.parse(e.salesStartAt), {
+    path: ['salesEndAt'],
+    message: 'must be later than salesStartAt',
+  })
   .refine((e) => e.maxPerUser === undefined || e.maxPerUser <= e.capacity, {
     path: ['maxPerUser'],
     message: 'must not be larger than capacity',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type RuleEvent, type RuleRequest, confirmedSeats, decideAll, decideOne, initialRuleState, judge } from '../src/booking-rule.ts';
+import { confirmedSeats, decideAll, decideOne, initialRuleState, judge, type RuleEvent, type RuleRequest } from '../src/booking-rule.ts';
 
 let next = 0;
 function request(userId: string, quantity: number): RuleRequest {

@@ -10,7 +10,9 @@ async function tables(name: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl(name) });
   await client.connect();
   try {
-    const { rows } = await client.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`);
+    const { rows } = await client.query<{ t: string }>(
+      `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+    );
     return rows.map((r) => r.t);
   } finally {
     await client.end();
@@ -45,6 +47,8 @@ describe('openDatabase', () => {
 
     const on = await openDatabase(options);
     await on.db.destroy();
-    expect(await tables(name)).toEqual(expect.arrayContaining(['booking_requests', 'bookings', 'events', 'kysely_migration', 'repeatable_migrations']));
+    expect(await tables(name)).toEqual(
+      expect.arrayContaining(['booking_requests', 'bookings', 'events', 'kysely_migration', 'repeatable_migrations']),
+    );
   });
 });

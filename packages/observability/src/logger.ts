@@ -13,11 +13,7 @@ export function createLogger(options: { level: string; service: string; silent?:
     level: options.level,
     silent: options.silent ?? false,
     defaultMeta: { service: options.service },
-    format: winston.format.combine(
-      stampTime(),
-      winston.format.errors({ stack: true }),
-      winston.format.json(),
-    ),
+    format: winston.format.combine(stampTime(), winston.format.errors({ stack: true }), winston.format.json()),
     transports: [new winston.transports.Console({ stderrLevels: [] })],
   });
 }

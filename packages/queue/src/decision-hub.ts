@@ -1,5 +1,5 @@
-import { type RedisClient, subscribeForGood } from './redis.ts';
 import { type DecisionMessage, messageEntries } from './jobs.ts';
+import { type RedisClient, subscribeForGood } from './redis.ts';
 
 /** Why a wait ended without a message: time ran out, or the subscription was interrupted. */
 export type WaitOutcome =

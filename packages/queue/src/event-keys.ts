@@ -1,6 +1,6 @@
 import { PURGE } from './event-keys.lua.ts';
-import { defineScripts } from './lua-scripts.ts';
 import type { Lease } from './lease.ts';
+import { defineScripts } from './lua-scripts.ts';
 import { gateKeys, leaseKeys } from './names.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -58,7 +58,16 @@ export class EventKeys {
     return {
       lease: lease.lease,
       lists: QUEUE_LISTS.map((name) => base + name),
-      others: [gate.gate, gate.held, gate.users, gate.returned, gate.pending, gate.seq, lease.epoch, ...QUEUE_OTHERS.map((name) => base + name)],
+      others: [
+        gate.gate,
+        gate.held,
+        gate.users,
+        gate.returned,
+        gate.pending,
+        gate.seq,
+        lease.epoch,
+        ...QUEUE_OTHERS.map((name) => base + name),
+      ],
       jobPrefix: base,
     };
   }

@@ -1,5 +1,5 @@
 import { FORGET, STALE_UNQUEUED } from './gate-orphans.lua.ts';
-import { type LuaScript, defineScripts } from './lua-scripts.ts';
+import { defineScripts, type LuaScript } from './lua-scripts.ts';
 import { gateKeys, leaseKeys } from './names.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -21,7 +21,10 @@ export class GateOrphans {
     redis: RedisClient,
     private readonly prefix: string,
   ) {
-    defineScripts(redis, { bookingGateStaleUnqueued: STALE_UNQUEUED, bookingGateForget: FORGET } satisfies Record<keyof OrphanCommands, LuaScript>);
+    defineScripts(redis, { bookingGateStaleUnqueued: STALE_UNQUEUED, bookingGateForget: FORGET } satisfies Record<
+      keyof OrphanCommands,
+      LuaScript
+    >);
     this.redis = redis as RedisClient & OrphanCommands;
   }
 

@@ -1,6 +1,6 @@
 import { ADMIT, PENDING, QUEUED, REBUILD, RELEASE, RETURN_SEATS, SETTLE } from './gate.lua.ts';
-import { type LuaScript, defineScripts } from './lua-scripts.ts';
-import { type GateKeys, addressRateKeyName, gateKeys, rateKeyName } from './names.ts';
+import { defineScripts, type LuaScript } from './lua-scripts.ts';
+import { addressRateKeyName, type GateKeys, gateKeys, rateKeyName } from './names.ts';
 import type { RedisClient } from './redis.ts';
 
 /**
@@ -181,7 +181,13 @@ export class AdmissionGate {
   }
 
   /** Gives a cancelled booking's seats back to the gate, once per booking. */
-  async returnSeats(input: { eventId: string; bookingId: string; quantity: number; userId: string; maxPerUser: number | null }): Promise<void> {
+  async returnSeats(input: {
+    eventId: string;
+    bookingId: string;
+    quantity: number;
+    userId: string;
+    maxPerUser: number | null;
+  }): Promise<void> {
     const k = this.keys(input.eventId);
     await this.redis.bookingGateReturn(k.gate, k.returned, k.users, input.bookingId, input.quantity, input.userId, input.maxPerUser ?? 0);
   }

@@ -15,7 +15,10 @@ export const bookingRequestData = z.object({
   /** X-Request-Id of the submission, so the worker's log line joins the API's. */
   correlationId: z.string().max(200).optional(),
   /** SHA-256 (hex) of the submission's Idempotency-Key, recorded with the decision. */
-  idempotencyKey: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  idempotencyKey: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   /** Join the event's waiting list rather than be rejected SOLD_OUT. */
   waitlist: z.boolean().optional(),
 });
@@ -90,7 +93,14 @@ export function withdrawJobId(requestId: string): string {
   return `withdraw.${requestId}`;
 }
 
-export const jobData = z.discriminatedUnion('kind', [bookJobData, cancelJobData, recoverJobData, confirmJobData, expireJobData, withdrawJobData]);
+export const jobData = z.discriminatedUnion('kind', [
+  bookJobData,
+  cancelJobData,
+  recoverJobData,
+  confirmJobData,
+  expireJobData,
+  withdrawJobData,
+]);
 export type JobData = z.infer<typeof jobData>;
 
 /** Job id of the cancellation of a booking: one pending cancellation per booking. */

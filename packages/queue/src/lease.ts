@@ -1,4 +1,4 @@
-import { type LuaScript, defineScripts, luaScript } from './lua-scripts.ts';
+import { defineScripts, type LuaScript, luaScript } from './lua-scripts.ts';
 import { leaseKeys, readyEventsKey, workersKey } from './names.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -87,9 +87,7 @@ export class EventLeases {
         const newer = await this.epochs.claim(eventId, lease.epoch);
         if (newer === undefined) return { lease };
         // Redis forgot epochs Postgres has seen: count on from Postgres's.
-        const next = Number(
-          await this.redis.bookingLeaseAdvance(k.lease, k.epoch, lease.value, this.workerId, this.ttlMs, newer),
-        );
+        const next = Number(await this.redis.bookingLeaseAdvance(k.lease, k.epoch, lease.value, this.workerId, this.ttlMs, newer));
         if (next <= 0) return { heldForMs: this.ttlMs };
         lease = { eventId, epoch: next, value: `${this.workerId}|${next}` };
       }

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 // The Lua scripts live as files in packages/queue/lua, where an editor, a linter or redis-cli
 // (`redis-cli --eval`) can read them. As BullMQ names its scripts (addStandardJob-8.lua), a script's
@@ -37,7 +37,10 @@ export function luaScript(name: string): LuaScript {
 }
 
 /** Defines each script on `redis` as a command (once per connection). */
-export function defineScripts(redis: { defineCommand(name: string, definition: LuaScript): void }, scripts: Record<string, LuaScript>): void {
+export function defineScripts(
+  redis: { defineCommand(name: string, definition: LuaScript): void },
+  scripts: Record<string, LuaScript>,
+): void {
   for (const [name, script] of Object.entries(scripts)) {
     if (!(name in redis)) redis.defineCommand(name, script);
   }

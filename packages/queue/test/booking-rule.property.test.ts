@@ -12,24 +12,24 @@
 //   lost it) every request is queued unchecked (UNGATED) until the worker rebuilds it, and a gate
 //   turned off queues everything (OFF). The per-user limit is never answered at the door either.
 // - Whatever happens, it never answers SOLD_OUT to a request the database would confirm.
-import { type Db, type Decision, decideBookingBatch, insertEvent, loadGateSnapshot } from '@booking/db';
+import { type Db, decideBookingBatch, type Decision, insertEvent, loadGateSnapshot } from '@booking/db';
 import {
-  type RuleDecision,
-  type RuleEvent,
-  type RuleState,
   decideOne,
   initialRuleState,
   newBookingId,
   newEventId,
   newRequestId,
+  type RuleDecision,
+  type RuleEvent,
+  type RuleState,
 } from '@booking/domain';
-import { type TestDatabase, TEST_REDIS_URL, createTestDatabase, deleteKeys, uniquePrefix } from '@booking/test-support';
+import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type AdmitOutcome, AdmissionGate, type Settlement } from '../src/index.ts';
+import { AdmissionGate, type AdmitOutcome, type Settlement } from '../src/index.ts';
 
 const USERS = ['ana', 'ben', 'cho', 'dev'];
 
@@ -50,8 +50,18 @@ interface Scenario {
 }
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 12, arbitrary: fc.record({ kind: fc.constant('request' as const), userId: fc.constantFrom(...USERS), quantity: fc.integer({ min: 1, max: 6 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('decide' as const), take: fc.integer({ min: 1, max: 8 }), redeliver: fc.boolean() }) },
+  {
+    weight: 12,
+    arbitrary: fc.record({
+      kind: fc.constant('request' as const),
+      userId: fc.constantFrom(...USERS),
+      quantity: fc.integer({ min: 1, max: 6 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('decide' as const), take: fc.integer({ min: 1, max: 8 }), redeliver: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'lose-gate' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'rebuild' as const }) },
 );
@@ -130,11 +140,18 @@ describe('the booking rule: reference, SQL function and admission gate agree', (
         expect(got.bookingId).toBe(r.expected.status === 'confirmed' ? r.bookingId : null);
       }
       if (redeliver) {
-        const again = await decideBookingBatch(db, eventId, batch.map((r) => ({ ...r, bookingId: newBookingId() })));
+        const again = await decideBookingBatch(
+          db,
+          eventId,
+          batch.map((r) => ({ ...r, bookingId: newBookingId() })),
+        );
         for (const r of batch) {
           const replay = again.get(r.requestId)!;
           expect(replay.replayed, 'a redelivered request is a replay').toBe(true);
-          expect({ ...outcomeOf(replay), bookingId: replay.bookingId }).toEqual({ ...outcomeOf(decisions.get(r.requestId)!), bookingId: decisions.get(r.requestId)!.bookingId });
+          expect({ ...outcomeOf(replay), bookingId: replay.bookingId }).toEqual({
+            ...outcomeOf(decisions.get(r.requestId)!),
+            bookingId: decisions.get(r.requestId)!.bookingId,
+          });
         }
       }
       const settlements: Settlement[] = batch.map((r) => ({ ...r, status: decisions.get(r.requestId)!.status, replayed: false }));
@@ -159,7 +176,14 @@ describe('the booking rule: reference, SQL function and admission gate agree', (
       } else {
         const requestId = newRequestId(eventId);
         const acceptedAt = new Date().toISOString();
-        const admitted = await gate.admit({ eventId, requestId, userId: st.userId, quantity: st.quantity, maxPerUser: s.maxPerUser, acceptedAt });
+        const admitted = await gate.admit({
+          eventId,
+          requestId,
+          userId: st.userId,
+          quantity: st.quantity,
+          maxPerUser: s.maxPerUser,
+          acceptedAt,
+        });
         if (admitted.kind !== 'admitted' && admitted.kind !== 'sold-out') throw new Error(`unexpected admission ${admitted.kind}`);
         answers.push(admitted.outcome);
         const { decision, state } = decideOne(event, reference, { requestId, userId: st.userId, quantity: st.quantity });
@@ -182,7 +206,9 @@ describe('the booking rule: reference, SQL function and admission gate agree', (
     const row = await db.selectFrom('events').select('available').where('id', '=', eventId).executeTakeFirstOrThrow();
     expect(row.available).toBe(reference.available);
     const { rows } = await sql<{ user_id: string; seats: number }>`
-      SELECT user_id, sum(quantity)::int AS seats FROM bookings WHERE event_id = ${eventId} AND status = 'confirmed' GROUP BY user_id`.execute(db);
+      SELECT user_id, sum(quantity)::int AS seats FROM bookings WHERE event_id = ${eventId} AND status = 'confirmed' GROUP BY user_id`.execute(
+      db,
+    );
     const byUser = Object.fromEntries(rows.map((r) => [r.user_id, r.seats]));
     expect(byUser).toEqual(Object.fromEntries(reference.seatsByUser));
     const confirmed = rows.reduce((sum, r) => sum + r.seats, 0);
@@ -196,7 +222,10 @@ describe('the booking rule: reference, SQL function and admission gate agree', (
   }
 
   it('on random sequences of requests, decisions, redeliveries and lost gates', async () => {
-    await fc.assert(fc.asyncProperty(scenario, async (s) => void (await run(s))), { numRuns: 80 });
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => void (await run(s))),
+      { numRuns: 80 },
+    );
   });
 
   it('in a sequence where the gate is exact and the worker decides only at the end', async () => {

@@ -4,7 +4,7 @@ import { TEST_REDIS_URL, uniquePrefix } from '@booking/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DecisionHub, type DecisionMessage, createRedis, decisionsChannel } from '../src/index.ts';
+import { createRedis, DecisionHub, type DecisionMessage, decisionsChannel } from '../src/index.ts';
 
 describe('DecisionHub', () => {
   let publisher: Redis;
@@ -18,7 +18,15 @@ describe('DecisionHub', () => {
   const message = (requestId: string): DecisionMessage => ({
     type: 'decisions',
     requests: [
-      { requestId, eventId: 'e', userId: 'u', quantity: 1, status: 'confirmed', acceptedAt: new Date().toISOString(), decidedAt: new Date().toISOString() },
+      {
+        requestId,
+        eventId: 'e',
+        userId: 'u',
+        quantity: 1,
+        status: 'confirmed',
+        acceptedAt: new Date().toISOString(),
+        decidedAt: new Date().toISOString(),
+      },
     ],
   });
 

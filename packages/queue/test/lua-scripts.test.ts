@@ -17,7 +17,16 @@ describe('the Lua scripts as files', () => {
 
   it('has the scripts the queue package uses', () => {
     expect(scripts.map((s) => s.name)).toEqual(
-      expect.arrayContaining(['admit', 'settle', 'rebuild', 'take-following', 'lease-acquire', 'lease-renew', 'purge-event', 'stale-unqueued']),
+      expect.arrayContaining([
+        'admit',
+        'settle',
+        'rebuild',
+        'take-following',
+        'lease-acquire',
+        'lease-renew',
+        'purge-event',
+        'stale-unqueued',
+      ]),
     );
   });
 

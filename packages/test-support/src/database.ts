@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type Db, createDb } from '@booking/db';
+import { createDb, type Db } from '@booking/db';
 import pg from 'pg';
 
 import { databaseUrl, newTestDatabaseName, templateDatabase } from './env.ts';

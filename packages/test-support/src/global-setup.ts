@@ -3,7 +3,7 @@
 import { createDb, migrateToLatest } from '@booking/db';
 
 import { withAdmin as admin } from './database.ts';
-import { TEST_DATABASE_PREFIX, databaseUrl, newTestDatabaseName } from './env.ts';
+import { databaseUrl, newTestDatabaseName, TEST_DATABASE_PREFIX } from './env.ts';
 
 /** Databases of runs older than this were left by a killed run. */
 const STALE_AFTER_SECONDS = 6 * 3600;

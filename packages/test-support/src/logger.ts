@@ -1,4 +1,4 @@
-import { type Logger, createLogger } from '@booking/observability';
+import { createLogger, type Logger } from '@booking/observability';
 
 /** A logger for tests: silent unless TEST_LOG_LEVEL is set. */
 export function testLogger(): Logger {

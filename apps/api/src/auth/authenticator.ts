@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 import { AppError, storableString } from '@booking/domain';
-import { type JWTVerifyGetKey, createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../middleware/problem.ts';
 
@@ -78,7 +78,8 @@ export class Authenticator {
       // Pinned: a token cannot pick HS256 and have a public key used as its secret.
       this.algorithms = ASYMMETRIC;
     } else if (options.mode === 'jwt') {
-      if (!options.jwtSecret || options.jwtSecret.length < 32) throw new Error('AUTH_MODE=jwt needs a secret of 32+ characters or a JWKS URL');
+      if (!options.jwtSecret || options.jwtSecret.length < 32)
+        throw new Error('AUTH_MODE=jwt needs a secret of 32+ characters or a JWKS URL');
       this.key = new TextEncoder().encode(options.jwtSecret);
       this.algorithms = ['HS256'];
     } else {
@@ -119,7 +120,7 @@ export class Authenticator {
         ...(this.options.issuer ? { issuer: this.options.issuer } : {}),
         ...(this.options.audience ? { audience: this.options.audience } : {}),
       });
-      if (!usableUserId(payload.sub)) throw unauthorized('the token\'s sub is not a usable user id');
+      if (!usableUserId(payload.sub)) throw unauthorized("the token's sub is not a usable user id");
       return payload.sub;
     } catch (err) {
       if (err instanceof AppError) throw err;

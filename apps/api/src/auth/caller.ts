@@ -4,7 +4,7 @@ import { AppError } from '@booking/domain';
 import type { Request } from 'express';
 
 import type { AdminThrottle } from './admin-throttle.ts';
-import { type Authenticator, type Caller, bearerToken } from './authenticator.ts';
+import { type Authenticator, bearerToken, type Caller } from './authenticator.ts';
 
 /** Three base64url parts: what any identity provider's token looks like, whether valid or not. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;

@@ -7,23 +7,16 @@ import {
   BookingAccepted,
   BookingRequest,
   CreateBookingRequest,
-  USER_SECURITY,
   jsonResponse,
   locationHeader,
   problemResponse,
   retryAfterHeader,
   unavailableResponse,
+  USER_SECURITY,
   userUnauthorizedResponse,
 } from './components.ts';
 import { eventIdParams } from './events.paths.ts';
-import {
-  EXAMPLE_BOOKING_ID,
-  EXAMPLE_REQUEST_ID,
-  exampleAccepted,
-  exampleBookings,
-  exampleProblem,
-  exampleRequests,
-} from './examples.ts';
+import { EXAMPLE_BOOKING_ID, EXAMPLE_REQUEST_ID, exampleAccepted, exampleBookings, exampleProblem, exampleRequests } from './examples.ts';
 
 const requestIdParams = z.object({
   requestId: z.string().meta({ description: 'Booking request id, from the `202` answer.', example: EXAMPLE_REQUEST_ID }),
@@ -39,14 +32,17 @@ const submissionHeaders = z.object({
       'the same key with another body is `422 IDEMPOTENCY_KEY_REUSED`. 1..255 printable characters.',
     example: '3f0c9a52-8d4e-4b6a-9a53-2f7a1c1e9b10',
   }),
-  Prefer: z.string().optional().meta({
-    description:
-      'Submit and wait in one round trip (RFC 7240): `wait=N` (N 1..30 seconds; more is taken as 30). If the ' +
-      'request is decided within N seconds the answer is `200` with the booking request, as ' +
-      '`GET /v1/booking-requests/{requestId}` gives it, and `Preference-Applied: wait=N`; otherwise `202` as ' +
-      'without the header. Other preferences are ignored.',
-    example: 'wait=10',
-  }),
+  Prefer: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'Submit and wait in one round trip (RFC 7240): `wait=N` (N 1..30 seconds; more is taken as 30). If the ' +
+        'request is decided within N seconds the answer is `200` with the booking request, as ' +
+        '`GET /v1/booking-requests/{requestId}` gives it, and `Preference-Applied: wait=N`; otherwise `202` as ' +
+        'without the header. Other preferences are ignored.',
+      example: 'wait=10',
+    }),
 });
 
 // `wait` is coerced from the query string, and the generator would call it nullable (`Number(null)` is
@@ -73,7 +69,7 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
     tags: ['Bookings'],
     summary: 'Ask for seats',
     description:
-      'Accepts a booking request at once (`202`, `pending`); the event\'s worker decides requests one at a ' +
+      "Accepts a booking request at once (`202`, `pending`); the event's worker decides requests one at a " +
       'time in the order they were accepted. Follow `Location` (with `?wait=`) for the decision, or send ' +
       '`Prefer: wait=N` to get the decision in this answer (`200`) when it comes within N seconds.',
     request: {
@@ -105,11 +101,9 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
         { accepted: exampleAccepted },
         locationHeader('The booking request, to poll for the decision.', `/v1/booking-requests/${EXAMPLE_REQUEST_ID}`),
       ),
-      400: problemResponse('`VALIDATION_FAILED`: invalid body or `Idempotency-Key`; `errors` names each field.', [
-        'VALIDATION_FAILED',
-      ]),
+      400: problemResponse('`VALIDATION_FAILED`: invalid body or `Idempotency-Key`; `errors` names each field.', ['VALIDATION_FAILED']),
       401: userUnauthorizedResponse(),
-      403: problemResponse('`FORBIDDEN` (`AUTH_MODE` jwt or header): the body\'s `userId` differs from the identity.', ['FORBIDDEN']),
+      403: problemResponse("`FORBIDDEN` (`AUTH_MODE` jwt or header): the body's `userId` differs from the identity.", ['FORBIDDEN']),
       404: problemResponse('`EVENT_NOT_FOUND`: no event has this id.', ['EVENT_NOT_FOUND']),
       409: problemResponse(
         '`SOLD_OUT` (a final answer: nothing is queued), or `SALES_NOT_OPEN` / `SALES_CLOSED` outside the sales window.',
@@ -117,12 +111,14 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
       ),
       413: problemResponse('`PAYLOAD_TOO_LARGE`: the body is over the size limit.', ['PAYLOAD_TOO_LARGE']),
       415: problemResponse('`UNSUPPORTED_MEDIA_TYPE`: the body is not sent as JSON.', ['UNSUPPORTED_MEDIA_TYPE']),
-      422: problemResponse('`IDEMPOTENCY_KEY_REUSED`: this key was sent before with a different body.', [
-        'IDEMPOTENCY_KEY_REUSED',
-      ]),
-      429: problemResponse('`RATE_LIMITED`: this user, or this client address, sent too many requests; retry after `Retry-After` seconds.', ['RATE_LIMITED'], {
-        headers: retryAfterHeader,
-      }),
+      422: problemResponse('`IDEMPOTENCY_KEY_REUSED`: this key was sent before with a different body.', ['IDEMPOTENCY_KEY_REUSED']),
+      429: problemResponse(
+        '`RATE_LIMITED`: this user, or this client address, sent too many requests; retry after `Retry-After` seconds.',
+        ['RATE_LIMITED'],
+        {
+          headers: retryAfterHeader,
+        },
+      ),
       503: unavailableResponse,
     },
   });
@@ -148,7 +144,9 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
         },
       }),
       401: userUnauthorizedResponse(),
-      404: problemResponse('`REQUEST_NOT_FOUND`: no booking request has this id (or, with identities, none of the caller\'s).', ['REQUEST_NOT_FOUND']),
+      404: problemResponse("`REQUEST_NOT_FOUND`: no booking request has this id (or, with identities, none of the caller's).", [
+        'REQUEST_NOT_FOUND',
+      ]),
       503: problemResponse(
         '`UNAVAILABLE`: a dependency is down, or too many long-polls wait (per user or per process); retry after `Retry-After` seconds.',
         ['UNAVAILABLE'],
@@ -168,7 +166,9 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
     responses: {
       200: jsonResponse('The booking.', Booking, exampleBookings),
       401: userUnauthorizedResponse(),
-      404: problemResponse('`BOOKING_NOT_FOUND`: no booking has this id (or, with identities, none of the caller\'s).', ['BOOKING_NOT_FOUND']),
+      404: problemResponse("`BOOKING_NOT_FOUND`: no booking has this id (or, with identities, none of the caller's).", [
+        'BOOKING_NOT_FOUND',
+      ]),
       503: unavailableResponse,
     },
   });
@@ -187,7 +187,9 @@ export function registerBookingPaths(registry: OpenAPIRegistry): void {
     responses: {
       200: jsonResponse('The cancelled booking.', Booking, { cancelled: exampleBookings.cancelled }),
       401: userUnauthorizedResponse('no identity; with jwt the bearer token is required, which no other site can make a browser send'),
-      404: problemResponse('`BOOKING_NOT_FOUND`: no booking has this id (or, with identities, none of the caller\'s).', ['BOOKING_NOT_FOUND']),
+      404: problemResponse("`BOOKING_NOT_FOUND`: no booking has this id (or, with identities, none of the caller's).", [
+        'BOOKING_NOT_FOUND',
+      ]),
       503: problemResponse(
         '`UNAVAILABLE`: a dependency is down, or the cancellation is queued but not applied yet; repeat the call.',
         ['UNAVAILABLE'],

@@ -18,7 +18,7 @@ export function registerCheckoutPaths(registry: OpenAPIRegistry): void {
     summary: 'Confirm a held booking (checkout)',
     description:
       'On an event with `holdSeconds`, a confirmed request creates a `held` booking that expires at `expiresAt`. ' +
-      'The shop calls this once payment succeeded. It is decided in the event\'s order with the hold\'s expiry: ' +
+      "The shop calls this once payment succeeded. It is decided in the event's order with the hold's expiry: " +
       'applied before `expiresAt` the booking is confirmed for good; after it the hold has expired and its ' +
       'seats are back on sale. Confirming a confirmed booking changes nothing and answers the same.',
     request: { params: bookingIdParams },

@@ -1,12 +1,12 @@
 import type { ResponseConfig } from '@asteasolutions/zod-to-openapi';
 import {
-  ERROR_TITLE,
-  type ErrorCode,
   bookingAccepted,
   bookingRequestView,
   bookingView,
   createBookingBody,
   createEventBody,
+  ERROR_TITLE,
+  type ErrorCode,
   eventView,
   problemDetails,
 } from '@booking/domain';
@@ -34,7 +34,7 @@ export const CreateBookingRequest = createBookingBody.meta({
 export const Event = eventView.meta({ id: 'Event', description: 'An event and its seats.' });
 export const BookingAccepted = bookingAccepted.meta({
   id: 'BookingAccepted',
-  description: 'A booking request accepted for decision by the event\'s worker.',
+  description: "A booking request accepted for decision by the event's worker.",
 });
 export const BookingRequest = bookingRequestView.meta({
   id: 'BookingRequest',
@@ -100,8 +100,7 @@ export const USER_SECURITY: Record<string, string[]>[] = [{}, { userBearer: [] }
 /** Either admin credential. */
 export const ADMIN_SECURITY: Record<string, string[]>[] = [{ adminBearer: [] }, { adminBasic: [] }];
 
-export const locationHeader = (description: string, example: string) =>
-  z.object({ Location: z.string().meta({ description, example }) });
+export const locationHeader = (description: string, example: string) => z.object({ Location: z.string().meta({ description, example }) });
 
 export const retryAfterHeader = z.object({
   'Retry-After': z.int().min(0).meta({ description: 'Seconds to wait before trying again.', example: 2 }),
@@ -141,7 +140,12 @@ export const unavailableResponse = problemResponse(
 );
 
 /** A JSON response with named examples. */
-export function jsonResponse(description: string, schema: z.ZodType, examples: Record<string, unknown>, headers?: z.ZodObject): ResponseConfig {
+export function jsonResponse(
+  description: string,
+  schema: z.ZodType,
+  examples: Record<string, unknown>,
+  headers?: z.ZodObject,
+): ResponseConfig {
   return {
     description,
     ...(headers ? { headers } : {}),

@@ -133,10 +133,7 @@ export const problemExamples: Record<ErrorCode, ReturnType<typeof exampleProblem
   NOT_WAITLISTED: exampleProblem('NOT_WAITLISTED', `booking request ${EXAMPLE_REQUEST_ID} is confirmed, not waitlisted`),
   PAYLOAD_TOO_LARGE: exampleProblem('PAYLOAD_TOO_LARGE', 'the request body is larger than the limit'),
   UNSUPPORTED_MEDIA_TYPE: exampleProblem('UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'),
-  IDEMPOTENCY_KEY_REUSED: exampleProblem(
-    'IDEMPOTENCY_KEY_REUSED',
-    'this Idempotency-Key was used with a different body',
-  ),
+  IDEMPOTENCY_KEY_REUSED: exampleProblem('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different body'),
   RATE_LIMITED: exampleProblem('RATE_LIMITED', 'at most 20 booking requests per 10 s per user'),
   INTERNAL: exampleProblem('INTERNAL', 'an unexpected error occurred'),
   UNAVAILABLE: exampleProblem('UNAVAILABLE', 'a dependency is unavailable; try again shortly'),

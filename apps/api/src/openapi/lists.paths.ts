@@ -1,7 +1,15 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { pageQuery } from '@booking/domain';
 
-import { BookingPage, EventPage, USER_SECURITY, jsonResponse, problemResponse, unavailableResponse, userUnauthorizedResponse } from './components.ts';
+import {
+  BookingPage,
+  EventPage,
+  jsonResponse,
+  problemResponse,
+  unavailableResponse,
+  USER_SECURITY,
+  userUnauthorizedResponse,
+} from './components.ts';
 import { exampleBookings, exampleEvent, exampleProblem } from './examples.ts';
 
 const EXAMPLE_CURSOR = 'MjAzMC0wMy0wMSAwOTowMDowMC4xMjM0NTYrMDB8WGsyZjlRdkxyMGFCN2NEMWVGM2dIdw';
@@ -23,11 +31,17 @@ const pageParams = pageQuery.extend({
   }),
 });
 
-const badPage = problemResponse('`VALIDATION_FAILED`: `limit` is not an integer from 1 to 100, or `cursor` is not one of this list.', ['VALIDATION_FAILED'], {
-  examples: {
-    VALIDATION_FAILED: exampleProblem('VALIDATION_FAILED', 'the query is invalid', [{ field: 'cursor', message: 'is not a cursor of this list' }]),
+const badPage = problemResponse(
+  '`VALIDATION_FAILED`: `limit` is not an integer from 1 to 100, or `cursor` is not one of this list.',
+  ['VALIDATION_FAILED'],
+  {
+    examples: {
+      VALIDATION_FAILED: exampleProblem('VALIDATION_FAILED', 'the query is invalid', [
+        { field: 'cursor', message: 'is not a cursor of this list' },
+      ]),
+    },
   },
-});
+);
 
 /** `GET /v1/events` and `GET /v1/me/bookings`. */
 export function registerListPaths(registry: OpenAPIRegistry): void {

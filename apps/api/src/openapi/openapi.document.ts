@@ -1,12 +1,12 @@
-import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 
 import { registerBookingPaths } from './bookings.paths.ts';
 import { registerCheckoutPaths } from './checkout.paths.ts';
-import { registerWaitlistPaths } from './waitlist.paths.ts';
 import { SECURITY_SCHEMES } from './components.ts';
 import { registerEventPaths } from './events.paths.ts';
 import { registerListPaths } from './lists.paths.ts';
 import { registerOperationPaths } from './operations.paths.ts';
+import { registerWaitlistPaths } from './waitlist.paths.ts';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
 

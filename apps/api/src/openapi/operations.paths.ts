@@ -4,10 +4,10 @@ import { z } from 'zod';
 import {
   ADMIN_SECURITY,
   Health,
-  OpenApiDocument,
-  Readiness,
   jsonResponse,
+  OpenApiDocument,
   problemResponse,
+  Readiness,
   retryAfterHeader,
   wwwAuthenticateHeader,
 } from './components.ts';
@@ -89,7 +89,7 @@ export function registerOperationPaths(registry: OpenAPIRegistry): void {
     tags: ['Admin'],
     summary: 'Queue dashboard (admin)',
     description:
-      'A read-only dashboard (bull-board) of every event\'s queue. Browsers get a Basic-auth prompt: any user ' +
+      "A read-only dashboard (bull-board) of every event's queue. Browsers get a Basic-auth prompt: any user " +
       'name, the admin key as the password. Its pages and JSON calls live under `/admin/queues/`.',
     security: ADMIN_SECURITY,
     responses: {

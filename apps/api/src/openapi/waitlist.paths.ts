@@ -19,7 +19,7 @@ export function registerWaitlistPaths(registry: OpenAPIRegistry): void {
     description:
       'A request sent with `"waitlist": true` that would have been rejected `SOLD_OUT` waits on the event\'s list ' +
       '(`waitlisted`, with `waitlistPosition`) until seats come back. This takes it off the list: it becomes ' +
-      '`rejected` with reason `WITHDRAWN`, decided in the event\'s order with the promotions. Withdrawing again ' +
+      "`rejected` with reason `WITHDRAWN`, decided in the event's order with the promotions. Withdrawing again " +
       'answers the same.',
     request: { params: requestIdParams },
     responses: {
@@ -28,9 +28,13 @@ export function registerWaitlistPaths(registry: OpenAPIRegistry): void {
       }),
       404: problemResponse('`REQUEST_NOT_FOUND`: no booking request has this id.', ['REQUEST_NOT_FOUND']),
       409: problemResponse('`NOT_WAITLISTED`: the request is pending, confirmed or rejected, not on the waiting list.', ['NOT_WAITLISTED']),
-      503: problemResponse('`UNAVAILABLE`: a dependency is down, or the withdrawal is queued but not applied yet; repeat the call.', ['UNAVAILABLE'], {
-        headers: retryAfterHeader,
-      }),
+      503: problemResponse(
+        '`UNAVAILABLE`: a dependency is down, or the withdrawal is queued but not applied yet; repeat the call.',
+        ['UNAVAILABLE'],
+        {
+          headers: retryAfterHeader,
+        },
+      ),
     },
   });
 }

@@ -4,12 +4,12 @@ import { cancelJobId } from '@booking/queue';
 import { Router } from 'express';
 
 import { callerOf, mayAccess } from '../auth/caller.ts';
-import type { ApiDeps } from '../deps.ts';
 import { bookingRequestLocation, postBooking } from '../booking-post.ts';
-import { onClientGone } from './booking-requests.router.ts';
-import { untilApplied } from './until-applied.ts';
+import type { ApiDeps } from '../deps.ts';
 import { sendProblem } from '../middleware/problem.ts';
 import { checkPathIds, requireJson } from '../middleware/validate.ts';
+import { onClientGone } from './booking-requests.router.ts';
+import { untilApplied } from './until-applied.ts';
 
 /** Booking submission, booking reads and cancellation. */
 export function bookingsRouter(deps: ApiDeps): Router {

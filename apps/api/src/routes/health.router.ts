@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import { Router } from 'express';
+import { sql } from 'kysely';
 
 import type { ApiDeps } from '../deps.ts';
 
@@ -31,10 +31,7 @@ export function healthRouter(deps: ApiDeps): Router {
   });
 
   router.get('/readyz', async (_req, res) => {
-    const [postgres, redis] = await Promise.all([
-      probe(() => sql`SELECT 1`.execute(deps.db)),
-      probe(() => deps.pingRedis()),
-    ]);
+    const [postgres, redis] = await Promise.all([probe(() => sql`SELECT 1`.execute(deps.db)), probe(() => deps.pingRedis())]);
     const ready = postgres === 'ok' && redis === 'ok';
     if (!ready) res.setHeader('Retry-After', '2');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks: { postgres, redis } });

@@ -4,7 +4,7 @@ import { Router } from 'express';
 
 import { callerOf, mayAccess } from '../auth/caller.ts';
 import type { ApiDeps } from '../deps.ts';
-import { UNAVAILABLE_RETRY_AFTER_SECONDS, sendProblem } from '../middleware/problem.ts';
+import { sendProblem, UNAVAILABLE_RETRY_AFTER_SECONDS } from '../middleware/problem.ts';
 import { checkPathIds } from '../middleware/validate.ts';
 
 /** `POST /v1/booking-requests/:requestId/withdraw`: leaving the waiting list. */

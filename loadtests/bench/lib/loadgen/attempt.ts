@@ -138,7 +138,16 @@ export async function attempt(
     const decidedAfterMs = view.decidedAt && view.acceptedAt ? Date.parse(view.decidedAt) - Date.parse(view.acceptedAt) : undefined;
     const kind = decidedView(view);
     if (kind) {
-      return { kind, submitMs, decisionMs: performance.now() - startedAt, requestId, accepted: true, decidedAfterMs, polls, preferFallback };
+      return {
+        kind,
+        submitMs,
+        decisionMs: performance.now() - startedAt,
+        requestId,
+        accepted: true,
+        decidedAfterMs,
+        polls,
+        preferFallback,
+      };
     }
     if (performance.now() > deadline) return { kind: 'undecided', submitMs, requestId, accepted: true, preferFallback };
   }
