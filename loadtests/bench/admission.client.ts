@@ -6,6 +6,8 @@
 // ClientResult and ends.
 import { parentPort, workerData } from 'node:worker_threads';
 
+import { type Answer, readJson } from './lib/loadgen/attempt.ts';
+
 export interface ClientPlan {
   baseUrl: string;
   eventId: string;
@@ -27,10 +29,7 @@ export interface ClientResult {
   wallMs: number;
 }
 
-async function json(res: Response): Promise<any> {
-  const text = await res.text();
-  return text ? JSON.parse(text) : undefined;
-}
+const json = (res: Response): Promise<Answer | undefined> => readJson(res);
 
 /** One user: submits once; on a 202, long-polls until the request is decided. */
 async function user(plan: ClientPlan, eventId: string, userId: string, result: ClientResult): Promise<void> {
@@ -52,15 +51,15 @@ async function user(plan: ClientPlan, eventId: string, userId: string, result: C
   }
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const poll = await fetch(`${plan.baseUrl}/v1/booking-requests/${body.requestId}?wait=${plan.longPollSeconds}`);
+    const poll = await fetch(`${plan.baseUrl}/v1/booking-requests/${body?.requestId ?? ''}?wait=${plan.longPollSeconds}`);
     const view = await json(poll);
     if (poll.status !== 200) {
       result.unexpected.push(`poll ${poll.status} ${view?.code ?? ''}`);
       return;
     }
-    if (view.status !== 'pending') {
+    if (view?.status !== 'pending') {
       result.decisionMs.push(performance.now() - started);
-      if (view.status === 'confirmed') result.confirmed++;
+      if (view?.status === 'confirmed') result.confirmed++;
       return;
     }
     if (Date.now() > deadline) {

@@ -77,6 +77,12 @@ interface ClientReport {
 // ---------------------------------------------------------------------------------------------------
 // The users (child process).
 
+/** A field of an answer as text for a tally: strings and numbers as they are, anything else as JSON. */
+function text(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
 async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
   const agent = new Agent({
     connections: plan.users + 16,
@@ -128,11 +134,11 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
       let view = first.body;
       if (first.status === 409) {
         out.status = 'rejected';
-        out.reason = String(view.code);
+        out.reason = text(view.code);
         return out;
       }
       if (first.status !== 200 && first.status !== 202) {
-        out.errors.push(`submit ${first.status} ${String(view.code ?? '')}`);
+        out.errors.push(`submit ${first.status} ${text(view.code)}`);
         return out;
       }
       while ((view.status === 'pending' || view.status === 'waitlisted') && !stop.aborted) {
@@ -140,7 +146,7 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
         const polled = await call('GET', `/v1/booking-requests/${String(view.requestId)}?wait=30`);
         if (polled.status !== 200) {
           if (polled.status === 503) out.unavailable++;
-          else out.errors.push(`poll ${polled.status} ${String(polled.body.code ?? '')}`);
+          else out.errors.push(`poll ${polled.status} ${text(polled.body.code)}`);
           // As a client should: wait as long as Retry-After says, spread a little.
           await sleep(polled.retryAfterMs * (1 + rnd()));
           continue;
@@ -148,7 +154,7 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
         view = polled.body;
       }
       out.status = String(view.status);
-      if (view.reason) out.reason = String(view.reason);
+      if (view.reason) out.reason = text(view.reason);
       if (view.status !== 'confirmed') return out;
       out.bookingId = String(view.bookingId);
       out.seatAtMs = performance.now() - started;
@@ -164,7 +170,7 @@ async function runUsers(plan: Plan, stop: AbortSignal): Promise<UserOutcome[]> {
         await sleep(paid.retryAfterMs * (1 + rnd()));
         paid = await call('POST', `/v1/bookings/${out.bookingId}/confirm`);
       }
-      out.checkout = paid.status === 200 ? String(paid.body.status) : String(paid.body.code ?? paid.status);
+      out.checkout = paid.status === 200 ? String(paid.body.status) : text(paid.body.code ?? paid.status);
       if (paid.status === 200 && paid.body.status === 'confirmed') out.confirmedAtMs = performance.now() - started;
       else if (paid.status >= 500) out.errors.push(`checkout ${paid.status} ${out.checkout}`);
       return out;
@@ -319,7 +325,6 @@ async function main(): Promise<number> {
     const firstSeats = outcomes.filter((o) => !o.promoted && o.seatAtMs !== undefined).length;
     const lateCheckouts = outcomes.filter((o) => o.checkout === 'HOLD_EXPIRED').length;
     const unavailable = outcomes.reduce((n, o) => n + o.unavailable, 0);
-    const seatTimes = outcomes.map((o) => o.seatAtMs).filter((v): v is number => v !== undefined);
     const firstSeatTimes = outcomes
       .filter((o) => !o.promoted)
       .map((o) => o.seatAtMs)

@@ -54,14 +54,14 @@ function redisConnections(pid: number): number {
   return text.split('\n').filter((line) => line.includes(`pid=${pid},`)).length;
 }
 
-async function json(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function json(method: string, url: string, body?: unknown): Promise<{ status: number; body: { id?: string } | undefined }> {
   const res = await fetch(url, {
     method,
     headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  return { status: res.status, body: text ? (JSON.parse(text) as { id?: string }) : undefined };
 }
 
 async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
       async (i) => {
         const r = await json('POST', `${base}/v1/events`, { name: `scale ${i}`, capacity: 1_000_000 });
         if (r.status !== 201) throw new Error(`create event: ${r.status}`);
-        events.push(r.body.id);
+        events.push(r.body?.id ?? '');
       },
     );
 
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       });
       return jobs.length;
     };
-    const decidedCount = async () => Number((await db.query('SELECT count(*) AS n FROM booking_requests')).rows[0].n);
+    const decidedCount = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM booking_requests')).rows[0]!.n);
     const t0 = performance.now();
     const total1 = await submitAll('w1');
     const submitS = (performance.now() - t0) / 1000;
@@ -169,17 +169,21 @@ async function main(): Promise<void> {
     await wave2;
     const hotTotal = REQUESTS + hotRequests;
     const started = performance.now();
-    while (Number((await db.query('SELECT count(*) AS n FROM booking_requests WHERE event_id = $1', [hot])).rows[0].n) < hotTotal) {
+    while (
+      Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM booking_requests WHERE event_id = $1', [hot])).rows[0]!.n) < hotTotal
+    ) {
       if (performance.now() - started > 120_000) throw new Error('wave 2 not decided within 120 s');
       await sleep(200);
     }
-    const gaps = await db.query(
+    const gaps = await db.query<{ gap: string | null }>(
       `SELECT max(gap) AS gap FROM (SELECT extract(epoch FROM decided_at - lag(decided_at) OVER (ORDER BY decided_at)) AS gap
          FROM booking_requests WHERE event_id = $1 AND decided_at > $2::timestamptz - interval '5 seconds') g`,
       [hot, killedAt.toISOString()],
     );
-    const failoverS = Number(gaps.rows[0].gap);
-    const oversold = Number((await db.query('SELECT count(*) AS n FROM events WHERE available < 0 OR available > capacity')).rows[0].n);
+    const failoverS = Number(gaps.rows[0]!.gap);
+    const oversold = Number(
+      (await db.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE available < 0 OR available > capacity')).rows[0]!.n,
+    );
 
     const table = [
       `| figure | value |`,

@@ -12,7 +12,9 @@ async function bookAll(stack: Stack, eventId: string, users: string[]): Promise<
   const answers = await Promise.all(users.map((u) => submit(stack.baseUrl, eventId, u, 1)));
   return Promise.all(
     answers.map((a) =>
-      a.status === 202 ? awaitDecision(stack.baseUrl, a.body.requestId as string) : { status: 'rejected', reason: a.body.code },
+      a.status === 202
+        ? awaitDecision(stack.baseUrl, a.body.requestId as string)
+        : Promise.resolve({ status: 'rejected', reason: a.body.code }),
     ),
   );
 }

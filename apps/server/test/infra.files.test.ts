@@ -67,7 +67,7 @@ describe('infra/docker-compose.yml', () => {
     Object.fromEntries(
       Object.entries((service.environment ?? {}) as Record<string, unknown>).map(([k, v]) => [
         k,
-        v === null ? (passthrough[k] ?? '') : String(v),
+        v === null ? (passthrough[k] ?? '') : String(v as string | number | boolean),
       ]),
     );
   const fromShell = { ADMIN_API_KEY: 'a-key-from-the-operators-shell-0123456789' };

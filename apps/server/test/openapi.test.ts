@@ -1,4 +1,3 @@
-import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { createOpenApiRegistry, generateOpenApiDocument } from '@booking/api';
 import { bookingAccepted, bookingRequestView, bookingView, ERROR_STATUS, errorCode, eventView, problemDetails } from '@booking/domain';
 import { compileErrors, validate } from '@readme/openapi-parser';

@@ -48,7 +48,9 @@ async function expectSequentialDecisions(
   requestIds: (string | undefined)[],
   expected: Expected[],
 ): Promise<void> {
-  const decided = await Promise.all(requestIds.map((id) => (id === undefined ? undefined : awaitDecision(stack.baseUrl, id))));
+  const decided = await Promise.all(
+    requestIds.map((id) => (id === undefined ? Promise.resolve(undefined) : awaitDecision(stack.baseUrl, id))),
+  );
   const actual = decided.map((d) =>
     d === undefined
       ? { status: 'rejected', reason: 'SOLD_OUT' }

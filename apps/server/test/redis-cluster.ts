@@ -59,7 +59,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
     await sleep(100);
   }
 }
@@ -196,7 +197,7 @@ export async function startLocalCluster(masters = 3): Promise<LocalCluster> {
   } catch (err) {
     const message = `${(err as Error).message}\n${logs()}`;
     await stop();
-    throw new Error(message);
+    throw new Error(message, { cause: err });
   }
 
   return {

@@ -145,7 +145,7 @@ describe('waiting list', () => {
     // The places are read from a snapshot of the list that is kept for up to a second unless a
     // message says the list changed: within half of that, the new places show.
     const deadline = Date.now() + 500;
-    let places: number[] = [];
+    let places: number[];
     do
       places = [(await read(stack, w2.body.requestId)).body.waitlistPosition, (await read(stack, w3.body.requestId)).body.waitlistPosition];
     while ((places[0] !== 1 || places[1] !== 2) && Date.now() < deadline);

@@ -38,7 +38,8 @@ export interface SupervisorOptions {
   prefix: string;
   workerId: string;
   logger: Logger;
-  processor: BookingProcessor;
+  /** Builds the processor of the events' jobs, given what it asks of the leases this supervisor holds. */
+  processor: (fencing: Fencing) => BookingProcessor;
   gate: AdmissionGate;
   leases: EventLeases;
   /** At most this many events served at once: bounds the Redis connections of the process. */
@@ -60,6 +61,14 @@ export interface SupervisorOptions {
   holdCheckMs?: number;
 }
 
+/** What the processor asks of the leases: the epoch to fence its writes with, and a way to report a lost fence. */
+export interface Fencing {
+  /** The epoch of this worker's lease on the event, or undefined when it holds none. */
+  epochOf(eventId: string): number | undefined;
+  /** Postgres refused the epoch: another worker has taken the event over. */
+  fenced(eventId: string): void;
+}
+
 /**
  * Decides which events this worker process serves. An event is served by one worker at a time: the
  * holder of its lease (renewed every tick, fenced in Postgres by its epoch). Events with work are in
@@ -68,7 +77,7 @@ export interface SupervisorOptions {
  * demand exceeds capacity, and gives up its extra events when a new worker joins. Each served event has
  * one BullMQ worker (concurrency 1), so Redis connections stay bounded by `maxEvents`.
  */
-export class EventSupervisor {
+export class EventSupervisor implements Fencing {
   private readonly served = new Map<string, EventConsumer>();
   private tickTimer: NodeJS.Timeout | undefined;
   private janitorTimer: NodeJS.Timeout | undefined;
@@ -93,7 +102,7 @@ export class EventSupervisor {
       opts.orphans &&
       new OrphanSweep({ db: opts.db, logger: opts.logger, ...opts.orphans, recover: (eventId) => this.queueRecovery(eventId) });
     this.journalCheck = new JournalCheck({ ...opts, recover: (eventId) => this.queueRecovery(eventId) });
-    this.consumers = opts;
+    this.consumers = { ...opts, processor: opts.processor(this) };
     this.holdExpiry = new HoldExpiry({ db: opts.db, logger: opts.logger, queueExpiry: (eventId) => this.queueExpiry(eventId) });
   }
 

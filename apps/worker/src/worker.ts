@@ -7,7 +7,7 @@ import { MetricsRegistry, poolMetrics, type Registry, workerMetrics } from '@boo
 import { AdmissionGate, createRedis, decisionsChannel, EventKeys, EventLeases, GateOrphans, type RedisSettings } from '@booking/queue';
 
 import { createBookingProcessor } from './booking.processor.ts';
-import { EventSupervisor } from './event-supervisor.ts';
+import { EventSupervisor, type Fencing } from './event-supervisor.ts';
 import { GateKeeper } from './gate-keeper.ts';
 import { SaleEnds } from './sale-ends.ts';
 import { settledWithin } from './settled-within.ts';
@@ -82,19 +82,19 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     logger: options.logger,
     onPurged: (eventId) => gateKeeper.forget(eventId),
   });
-  let supervisor: EventSupervisor | undefined;
-  const processor = createBookingProcessor({
-    db: options.db,
-    logger: options.logger,
-    metrics,
-    gate: gateKeeper,
-    signal: abort.signal,
-    epochOf: (eventId) => supervisor?.epochOf(eventId),
-    onFenced: (eventId) => supervisor?.fenced(eventId),
-    publish: async (message) => {
-      await connection.publish(channel, JSON.stringify(message));
-    },
-  });
+  const processor = (fencing: Fencing) =>
+    createBookingProcessor({
+      db: options.db,
+      logger: options.logger,
+      metrics,
+      gate: gateKeeper,
+      signal: abort.signal,
+      epochOf: (eventId) => fencing.epochOf(eventId),
+      onFenced: (eventId) => fencing.fenced(eventId),
+      publish: async (message) => {
+        await connection.publish(channel, JSON.stringify(message));
+      },
+    });
   const events = new EventSupervisor({
     db: options.db,
     connection,
@@ -112,7 +112,6 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     orphans,
     saleEnds,
   });
-  supervisor = events;
   await events.start();
   options.logger.info('worker started', { workerId, events: events.eventIds.length });
 

@@ -11,7 +11,7 @@ export interface RunHooks {
   /** Runs once the generator has opened its connections and warmed up; the plan starts when it resolves. */
   ready?: () => Promise<void>;
   /** Runs at each mark of the plan ('window-start', 'holding', ...); the generator waits for it. */
-  mark?: (name: string) => Promise<void>;
+  mark?: (name: string) => Promise<void> | void;
 }
 
 export class LoadGenerator {
@@ -53,7 +53,9 @@ export class LoadGenerator {
             (hooks.ready ?? (async () => {}))().then(() => send({ type: 'go' }), fail);
             return;
           case 'mark':
-            (hooks.mark ?? (async () => {}))(m.name).then(() => send({ type: 'ack' }), fail);
+            Promise.resolve()
+              .then(() => hooks.mark?.(m.name))
+              .then(() => send({ type: 'ack' }), fail);
             return;
           case 'result':
             done();

@@ -76,7 +76,7 @@ async function doorRate(
       durationMs: o.durationMs,
     },
     {
-      mark: async (name) => {
+      mark: (name) => {
         if (name === 'window-start') window = cpuWindow(components);
         if (name === 'window-end') cpu = window!.stop();
       },

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 import { createRedis, gateKeys } from '@booking/queue';
+import type pg from 'pg';
 
 import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { withClient } from '../lib/database.ts';
@@ -102,7 +103,7 @@ async function pgbench(e: Environment, seconds: number): Promise<number> {
  * Requests decided so far on an event with ample seats (all confirmed): capacity - available, one
  * primary-key lookup, so that watching the drain costs Postgres next to nothing.
  */
-async function countDecided(client: import('pg').Client, eventId: string): Promise<number> {
+async function countDecided(client: pg.Client, eventId: string): Promise<number> {
   const { rows } = await client.query<{ n: number }>('SELECT capacity - available AS n FROM events WHERE id = $1', [eventId]);
   return rows[0]!.n;
 }
@@ -143,7 +144,7 @@ export async function partA(e: Environment, o: Options): Promise<PartA> {
         database: e.db.dbName,
       };
       let first: { at: number; n: number; cpu: ReturnType<typeof cpuWindow> } | undefined;
-      let n = 0;
+      let n: number;
       for (;;) {
         n = await countDecided(client, eventId);
         if (!first && n > 0) first = { at: performance.now(), n, cpu: cpuWindow(components) };

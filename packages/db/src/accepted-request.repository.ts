@@ -39,7 +39,7 @@ export async function pruneDecidedAccepted(db: Db, eventId: string): Promise<num
   const result = await db
     .deleteFrom('accepted_requests as a')
     .where('a.event_id', '=', eventId)
-    .where(({ exists, selectFrom }) => exists(selectFrom('booking_requests as r').select('r.id').whereRef('r.id', '=', 'a.id')))
+    .where((eb) => eb.exists(eb.selectFrom('booking_requests as r').select('r.id').whereRef('r.id', '=', 'a.id')))
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -74,6 +74,7 @@ export async function decideBookingBatch(
 
 /** Text as Postgres can store it: NUL and unpaired surrogates become U+FFFD, at most `max` characters. */
 function storable(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex -- NUL is what PostgreSQL cannot store: matching it is the point.
   return text.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd').slice(0, max) || '\ufffd';
 }
 

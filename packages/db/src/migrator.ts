@@ -30,9 +30,10 @@ export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS).sort()
 /** What Kysely runs: a migration without a `down` reverts as nothing (2026-12-02T0400 only replaces
  * decide_bookings, which the down of 2026-12-02T0100 drops); Kysely would otherwise leave it recorded
  * as applied while reverting the ones before it. */
+const revertible = (m: Migration): Migration => ({ up: (db) => m.up(db), down: (db) => (m.down ? m.down(db) : Promise.resolve()) });
+
 const provider: MigrationProvider = {
-  getMigrations: async () =>
-    Object.fromEntries(Object.entries(MIGRATIONS).map(([name, m]) => [name, { up: m.up, down: m.down ?? (async () => {}) }])),
+  getMigrations: () => Promise.resolve(Object.fromEntries(Object.entries(MIGRATIONS).map(([name, m]) => [name, revertible(m)]))),
 };
 
 function migrator(db: Db): Migrator {
@@ -40,7 +41,7 @@ function migrator(db: Db): Migrator {
 }
 
 function check(results: { error?: unknown; results?: MigrationResult[] }): MigrationResult[] {
-  if (results.error) throw results.error;
+  if (results.error) throw results.error instanceof Error ? results.error : new Error(JSON.stringify(results.error));
   return results.results ?? [];
 }
 

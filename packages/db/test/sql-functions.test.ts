@@ -31,8 +31,8 @@ async function definitions(db: Db): Promise<Record<string, string>> {
 
 /** Brings an empty database to where the migrator of the previous release left it: migrations only, no files. */
 async function migrateAsBefore(db: Db): Promise<void> {
-  const { error } = await new Migrator({ db, provider: { getMigrations: async () => ({ ...MIGRATIONS }) } }).migrateToLatest();
-  if (error) throw error;
+  const { error } = await new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) } }).migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(JSON.stringify(error));
 }
 
 async function recordTableExists(db: Db): Promise<boolean> {

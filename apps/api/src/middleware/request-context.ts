@@ -27,7 +27,9 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
     res.on('finish', () => {
       const seconds = (performance.now() - started) / 1000;
       // The route pattern, not the path, keeps the label set bounded.
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      // Express types req.route as any: it is the matched Layer's route, whose path is the pattern.
+      const matched = req.route as { path: string } | undefined;
+      const route = matched ? `${req.baseUrl}${matched.path}` : 'unmatched';
       metrics.httpSeconds.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       // One line per HTTP request only at the `http` level (off by default): on a sale's hot path
       // the metrics count the requests, and a line each would cost more than the request itself.

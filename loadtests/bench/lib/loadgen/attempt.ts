@@ -30,10 +30,21 @@ export function errorKind(err: unknown): string {
   return `network ${code || (err as Error).message}`;
 }
 
-async function readJson(body: { text(): Promise<string> }): Promise<any> {
+/** The fields of the service's JSON answers (a booking request's view, a 202, a problem) the load generator reads. */
+export interface Answer {
+  status?: string;
+  reason?: string;
+  code?: string;
+  requestId?: string;
+  decidedAt?: string;
+  acceptedAt?: string;
+}
+
+/** The body as JSON, or undefined when it is empty or not JSON. */
+export async function readJson(body: { text(): Promise<string> }): Promise<Answer | undefined> {
   const text = await body.text();
   try {
-    return text ? JSON.parse(text) : undefined;
+    return text ? (JSON.parse(text) as Answer) : undefined;
   } catch {
     return undefined;
   }
@@ -66,9 +77,9 @@ function userToken(secret: string, userId: string): string {
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
-const decidedView = (view: any): string | undefined => {
+const decidedView = (view: Answer | undefined): string | undefined => {
   if (view?.status === 'confirmed') return 'confirmed';
-  if (view?.status === 'rejected') return view.reason === 'SOLD_OUT' ? 'soldOut' : `rejected:${view.reason}`;
+  if (view?.status === 'rejected') return view.reason === 'SOLD_OUT' ? 'soldOut' : `rejected:${view.reason ?? ''}`;
   return undefined;
 };
 
@@ -86,7 +97,7 @@ export async function attempt(
   longPoll = true,
 ): Promise<Outcome> {
   let status: number;
-  let body: any;
+  let body: Answer | undefined;
   const token = plan.jwtSecret ? { authorization: `Bearer ${userToken(plan.jwtSecret, userId)}` } : {};
   try {
     const res = await client.request({
@@ -112,14 +123,14 @@ export async function attempt(
   if (decided) return { kind: decided, submitMs, decisionMs: submitMs, requestId: body?.requestId, accepted: true };
   if (status === 409 && body?.code === 'SOLD_OUT') return { kind: 'soldOut', submitMs, decisionMs: submitMs, accepted: false };
   if (status !== 202) return { kind: `error:${status} ${body?.code ?? ''}`.trim(), submitMs, accepted: false };
-  const requestId = body.requestId as string;
+  const requestId = body?.requestId ?? '';
   if (!longPoll) return { kind: 'accepted', submitMs, requestId, accepted: true };
   const preferFallback = plan.preferWaitSeconds ? true : undefined;
   const wait = plan.longPollSeconds ?? 30;
   let polls = 0;
   for (;;) {
     polls++;
-    let view: any;
+    let view: Answer | undefined;
     let pollStatus: number;
     try {
       const res = await client.request({
@@ -135,7 +146,7 @@ export async function attempt(
       return { kind: `error:poll ${errorKind(err)}`, submitMs, requestId, accepted: true };
     }
     if (pollStatus !== 200) return { kind: `error:poll ${pollStatus} ${view?.code ?? ''}`.trim(), submitMs, requestId, accepted: true };
-    const decidedAfterMs = view.decidedAt && view.acceptedAt ? Date.parse(view.decidedAt) - Date.parse(view.acceptedAt) : undefined;
+    const decidedAfterMs = view?.decidedAt && view.acceptedAt ? Date.parse(view.decidedAt) - Date.parse(view.acceptedAt) : undefined;
     const kind = decidedView(view);
     if (kind) {
       return {

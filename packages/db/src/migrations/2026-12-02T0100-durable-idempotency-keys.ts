@@ -149,6 +149,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
           FROM unnest(a_ids, a_statuses, a_reasons, a_bookings, a_times) AS u(id, status, reason, booking_id, decided_at);
     END
     $fn$`.execute(db);
+
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

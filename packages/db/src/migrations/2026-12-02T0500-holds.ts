@@ -1,13 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 import * as previousDecideBookings from './2026-12-02T0400-decide-bookings-user-seats.ts';
-import {
-  CANCEL_BOOKING,
-  CONFIRM_BOOKING,
-  DECIDE_BOOKINGS,
-  EXPIRE_HOLDS,
-  PREVIOUS_CANCEL_BOOKING,
-} from './2026-12-02T0500-holds.functions.ts';
+import { CANCEL_BOOKING, CONFIRM_BOOKING, DECIDE_BOOKINGS, EXPIRE_HOLDS, PREVIOUS_CANCEL_BOOKING } from './2026-12-02T0500-holds.functions.ts';
 
 // Frozen in time: this migration must never import application types.
 
@@ -30,9 +24,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE bookings ADD COLUMN confirmed_at timestamptz`.execute(db);
   await sql`ALTER TABLE bookings ADD COLUMN expired_at timestamptz`.execute(db);
   await sql`ALTER TABLE bookings DROP CONSTRAINT bookings_status_check`.execute(db);
-  await sql`ALTER TABLE bookings ADD CONSTRAINT bookings_status_check CHECK (status IN ('held', 'confirmed', 'cancelled', 'expired'))`.execute(
-    db,
-  );
+  await sql`ALTER TABLE bookings ADD CONSTRAINT bookings_status_check CHECK (status IN ('held', 'confirmed', 'cancelled', 'expired'))`.execute(db);
   await sql`ALTER TABLE bookings ADD CONSTRAINT bookings_held_expires CHECK (status <> 'held' OR expires_at IS NOT NULL)`.execute(db);
   // The overdue holds, oldest first, across all events (what the workers look for every second).
   await sql`CREATE INDEX bookings_held_expires_idx ON bookings (expires_at, event_id) WHERE status = 'held'`.execute(db);

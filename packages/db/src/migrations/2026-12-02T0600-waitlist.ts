@@ -13,15 +13,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE events ADD COLUMN waitlist_limit integer CHECK (waitlist_limit BETWEEN 1 AND 100000)`.execute(db);
   await sql`ALTER TABLE booking_requests ADD COLUMN waitlisted_at timestamptz`.execute(db);
   await sql`ALTER TABLE booking_requests DROP CONSTRAINT booking_requests_status_check`.execute(db);
-  await sql`ALTER TABLE booking_requests ADD CONSTRAINT booking_requests_status_check CHECK (status IN ('confirmed', 'rejected', 'waitlisted'))`.execute(
-    db,
-  );
-  await sql`ALTER TABLE booking_requests ADD CONSTRAINT booking_requests_waitlisted_at CHECK (status <> 'waitlisted' OR waitlisted_at IS NOT NULL)`.execute(
-    db,
-  );
-  await sql`CREATE INDEX booking_requests_waitlist_idx ON booking_requests (event_id, waitlisted_at, id) WHERE status = 'waitlisted'`.execute(
-    db,
-  );
+  await sql`ALTER TABLE booking_requests ADD CONSTRAINT booking_requests_status_check CHECK (status IN ('confirmed', 'rejected', 'waitlisted'))`.execute(db);
+  await sql`ALTER TABLE booking_requests ADD CONSTRAINT booking_requests_waitlisted_at CHECK (status <> 'waitlisted' OR waitlisted_at IS NOT NULL)`.execute(db);
+  await sql`CREATE INDEX booking_requests_waitlist_idx ON booking_requests (event_id, waitlisted_at, id) WHERE status = 'waitlisted'`.execute(db);
   await sql`ALTER TABLE accepted_requests ADD COLUMN waitlist boolean NOT NULL DEFAULT false`.execute(db);
   await sql.raw(DECIDE_BOOKINGS).execute(db);
   await sql.raw(PROMOTE_WAITLIST).execute(db);
@@ -37,9 +31,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP INDEX booking_requests_waitlist_idx`.execute(db);
   await sql`ALTER TABLE booking_requests DROP CONSTRAINT booking_requests_waitlisted_at`.execute(db);
   await sql`ALTER TABLE booking_requests DROP CONSTRAINT booking_requests_status_check`.execute(db);
-  await sql`ALTER TABLE booking_requests ADD CONSTRAINT booking_requests_status_check CHECK (status IN ('confirmed', 'rejected'))`.execute(
-    db,
-  );
+  await sql`ALTER TABLE booking_requests ADD CONSTRAINT booking_requests_status_check CHECK (status IN ('confirmed', 'rejected'))`.execute(db);
   await sql`ALTER TABLE booking_requests DROP COLUMN waitlisted_at`.execute(db);
   await sql`ALTER TABLE events DROP COLUMN waitlist_limit`.execute(db);
 }
