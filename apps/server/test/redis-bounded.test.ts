@@ -98,7 +98,14 @@ describe('what Redis keeps of a sale', () => {
               acceptedAt: new Date().toISOString(),
               gated: true,
             };
-            const admitted = await gate.admit({ eventId, ...r, maxPerUser: null });
+            const admitted = await gate.admit({
+              eventId,
+              requestId: r.requestId,
+              userId: r.userId,
+              quantity: r.quantity,
+              acceptedAt: r.acceptedAt,
+              maxPerUser: null,
+            });
             return admitted.kind === 'admitted' ? r : undefined;
           }),
         );

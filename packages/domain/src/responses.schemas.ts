@@ -104,10 +104,12 @@ export const problemDetails = z
 
 // Compile-time checks that the schemas describe exactly the types the code produces.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** zod infers an optional field as `x?: T | undefined`; the views leave it out instead (exactOptionalPropertyTypes). */
+type Inferred<S extends z.ZodType> = { [K in keyof z.infer<S>]: Exclude<z.infer<S>[K], undefined> };
 const sameShapes: [
-  Same<z.infer<typeof eventView>, EventView>,
-  Same<z.infer<typeof bookingRequestView>, BookingRequestView>,
-  Same<z.infer<typeof bookingView>, BookingView>,
+  Same<Inferred<typeof eventView>, EventView>,
+  Same<Inferred<typeof bookingRequestView>, BookingRequestView>,
+  Same<Inferred<typeof bookingView>, BookingView>,
   Same<z.infer<typeof rejectionReason>, RejectionReason>,
   Same<z.infer<typeof errorCode>, ErrorCode>,
   Same<z.infer<typeof fieldProblem>, FieldProblem>,

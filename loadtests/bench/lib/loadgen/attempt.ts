@@ -54,16 +54,16 @@ export async function readJson(body: { text(): Promise<string> }): Promise<Answe
 export interface Outcome {
   /** confirmed | soldOut | rejected:<reason> | error:<kind> | undecided */
   kind: string;
-  submitMs?: number;
-  decisionMs?: number;
-  requestId?: string;
+  submitMs?: number | undefined;
+  decisionMs?: number | undefined;
+  requestId?: string | undefined;
   accepted: boolean;
   /** decidedAt - acceptedAt of the decision (ms), from the long-poll's answer. */
-  decidedAfterMs?: number;
+  decidedAfterMs?: number | undefined;
   /** Long-polls it took. */
-  polls?: number;
+  polls?: number | undefined;
   /** Sent with `Prefer: wait`, answered `202`: the decision came from a long-poll. */
-  preferFallback?: boolean;
+  preferFallback?: boolean | undefined;
 }
 
 /**
