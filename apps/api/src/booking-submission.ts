@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { AppError, type CreateBookingBody, newRequestId } from '@booking/domain';
-import { type AdmissionGate, type BookingRequestData, idempotencyKeyName, type RedisClient } from '@booking/queue';
+import { type AdmissionGate, type BookingRequestData, idempotencyKeyName } from '@booking/queue';
 
 import type { AcceptedJournal } from './accepted-journal.ts';
 import type { EventInfo } from './event-cache.ts';
+import type { IdempotencyStore } from './guarded.ts';
 import { bodyFingerprint, type IdempotencyRecord, parseRecord, sha256 } from './idempotency.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './middleware/problem.ts';
 import type { QueueRegistry } from './queue-registry.ts';
@@ -31,7 +32,8 @@ export interface SubmissionDeps {
   findDurableKey: (eventId: string, keyHash: string) => Promise<{ id: string; userId: string; quantity: number } | undefined>;
   gate: AdmissionGate;
   queues: QueueRegistry;
-  redis: RedisClient;
+  /** Idempotency records of the last day (DurableKeys holds them for good). */
+  idempotency: IdempotencyStore;
   prefix: string;
   idempotencyTtlSeconds: number;
   /** How long the key of a 409 answer is kept: shorter, as most keys of a sell-out get one. */
@@ -97,7 +99,7 @@ export async function submitBooking(
   const windowError = salesWindowError(event, now);
   if (windowError) {
     // A key seen before answers as it did then, even after the sales window has moved on.
-    const existing = idemKey ? await deps.redis.get(idemKey) : null;
+    const existing = idemKey ? await deps.idempotency.get(idemKey) : null;
     if (existing !== null) return replay(deps, idemKey!, existing, fingerprint);
     throw windowError;
   }
@@ -127,7 +129,7 @@ export async function submitBooking(
   if (idemKey && keyHash) {
     // Redis knew nothing of the key; PostgreSQL may still (Redis lost its data since the first request).
     const first = await durableReplay(deps, event.id, keyHash, idemKey).catch(async (err: unknown) => {
-      if (admitted.kind === 'admitted') await Promise.allSettled([deps.gate.release(event.id, requestId), deps.redis.del(idemKey)]);
+      if (admitted.kind === 'admitted') await Promise.allSettled([deps.gate.release(event.id, requestId), deps.idempotency.del(idemKey)]);
       throw err;
     });
     if (first) {
@@ -169,7 +171,7 @@ export async function submitBooking(
     if (neverSent(err)) {
       // Certainly not queued: take back the seats promised and forget the key, so a retry starts afresh.
       undo?.();
-      await Promise.allSettled([deps.gate.release(event.id, requestId), idemKey ? deps.redis.del(idemKey) : Promise.resolve()]);
+      await Promise.allSettled([deps.gate.release(event.id, requestId), idemKey ? deps.idempotency.del(idemKey) : Promise.resolve()]);
       throw err;
     }
     // Timed out or cut off on the way: Redis may have queued it all the same. Telling the client 503
@@ -221,7 +223,7 @@ async function store(
   record: IdempotencyRecord,
   ttlSeconds = deps.idempotencyTtlSeconds,
 ): Promise<void> {
-  await deps.redis.set(idemKey, JSON.stringify(record), 'EX', ttlSeconds);
+  await deps.idempotency.set(idemKey, JSON.stringify(record), ttlSeconds);
 }
 
 /** Answers a repeated key: 422 for another body, else the first answer (waiting briefly if in flight). */
@@ -239,7 +241,7 @@ async function replay(deps: SubmissionDeps, idemKey: string, raw: string, finger
     }
     if (Date.now() > deadline) throw unavailable('the first request with this Idempotency-Key is still in progress');
     await sleep(20);
-    const next = await deps.redis.get(idemKey);
+    const next = await deps.idempotency.get(idemKey);
     record = next === null ? undefined : parseRecord(next);
   }
 }

@@ -49,23 +49,11 @@ export interface RedisBreaker {
   onConnectionError(listener: (error: Error) => void): () => void;
   /** Runs one Redis-touching operation through the breaker; outages become `503 UNAVAILABLE`. */
   run<T>(operation: () => Promise<T>): Promise<T>;
-  /**
-   * The same object, with the named async methods running through `run`; other members untouched.
-   * Leave compensating calls (the gate's `release`, deleting an idempotency key after a failed
-   * enqueue) unguarded: an open breaker must not stop them from undoing a half-done submission, and
-   * against a dead Redis they fail at once anyway (no offline queue).
-   */
-  guard<T extends object>(target: T, methods: readonly AsyncMethodKey<T>[]): T;
   /** Counts the connection errors of another connection (e.g. the subscriber). */
   watch(client: RedisClient): void;
   /** Stops the breaker's timers (at shutdown); later calls fail with 503. */
   shutdown(): void;
 }
-
-/** Names of the members of T that are functions returning a promise. */
-export type AsyncMethodKey<T> = {
-  [K in keyof T]-?: T[K] extends (...args: never[]) => Promise<unknown> ? K : never;
-}[keyof T];
 
 /** What `rejectIfRedisNotReady` clients and the readiness pre-check throw. */
 const NOT_READY_MESSAGE = 'Redis connection is not ready';
@@ -190,18 +178,6 @@ export function createRedisBreaker(options: {
       return () => errorListeners.delete(listener);
     },
     run,
-    guard<T extends object>(target: T, methods: readonly AsyncMethodKey<T>[]): T {
-      const guarded = new Set<PropertyKey>(methods);
-      return new Proxy(target, {
-        get(obj, prop) {
-          const value: unknown = Reflect.get(obj, prop, obj);
-          if (typeof value !== 'function') return value;
-          const fn = value as (...args: unknown[]) => unknown;
-          if (!guarded.has(prop)) return fn.bind(obj);
-          return (...args: unknown[]) => run(() => fn.apply(obj, args) as Promise<unknown>);
-        },
-      });
-    },
     watch,
     shutdown() {
       breaker.shutdown();

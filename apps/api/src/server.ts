@@ -13,15 +13,7 @@ import {
   type Registry,
   waitlistGauge,
 } from '@booking/observability';
-import {
-  AdmissionGate,
-  createRedis,
-  DecisionHub,
-  decisionsChannel,
-  eventsChannel,
-  markEventReady,
-  type RedisSettings,
-} from '@booking/queue';
+import { createRedis, DecisionHub, decisionsChannel, eventsChannel, markEventReady, type RedisSettings } from '@booking/queue';
 
 import { AcceptedJournal } from './accepted-journal.ts';
 import { createApp } from './app.ts';
@@ -32,10 +24,10 @@ import { DecisionWait } from './decision-wait.ts';
 import type { ApiDeps } from './deps.ts';
 import { DurableKeys } from './durable-keys.ts';
 import { EventCache } from './event-cache.ts';
+import { GuardedGate, GuardedQueues, idempotencyStore } from './guarded.ts';
 import { withFastLongPolls } from './long-poll.fast.ts';
 import { type LongPollBounds, LongPollLimits } from './long-poll-limits.ts';
 import { QueueBoard } from './queue-board.ts';
-import { QueueRegistry } from './queue-registry.ts';
 import { createRedisBreaker, type RedisBreaker } from './redis-breaker.ts';
 import { securityHeaders } from './security-headers.ts';
 
@@ -128,14 +120,9 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
       .then((newly) => (newly ? command.publish(eventsChannel(prefix), eventId) : 0))
       .catch(() => {});
   };
-  const queues = redisBreaker.guard(new QueueRegistry(queueConnection, prefix, onQueued), ['enqueue', 'enqueueBooking']);
+  const queues = new GuardedQueues(queueConnection, prefix, onQueued, redisBreaker);
   const queueBoard = new QueueBoard({ db: options.db, connection: queueConnection, prefix, logger });
-  const gate = redisBreaker.guard(new AdmissionGate(command, prefix, options.admissionGate ?? true), [
-    'open',
-    'admit',
-    'pending',
-    'seatsReturned',
-  ]);
+  const gate = new GuardedGate(command, prefix, options.admissionGate ?? true, redisBreaker);
   const journal = new AcceptedJournal(options.db, logger);
   const durableKeys = new DurableKeys(options.db);
   const rateLimit = options.rateLimit ?? { points: 20, windowSeconds: 10 };
@@ -182,7 +169,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
       findDurableKey: (eventId, keyHash) => durableKeys.find(eventId, keyHash),
       gate,
       queues,
-      redis: redisBreaker.guard(command, ['get', 'set']),
+      idempotency: idempotencyStore(command, redisBreaker),
       prefix,
       idempotencyTtlSeconds: options.idempotencyTtlSeconds ?? 86_400,
       idempotencyConflictTtlSeconds: Math.min(options.idempotencyConflictTtlSeconds ?? 600, options.idempotencyTtlSeconds ?? 86_400),
@@ -198,7 +185,7 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
     },
     cancelWaitMs: options.cancelWaitMs ?? 10_000,
     auth,
-    adminThrottle: new AdminThrottle(redisBreaker.guard(command, ['get', 'pttl']), prefix, options.adminMaxFailures ?? 10),
+    adminThrottle: new AdminThrottle(command, prefix, options.adminMaxFailures ?? 10, redisBreaker),
     longPolls,
     trustProxy: options.trustProxy ?? 0,
     securityHeaders: headers,

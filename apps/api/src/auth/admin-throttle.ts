@@ -1,5 +1,7 @@
 import type { RedisClient } from '@booking/queue';
 
+import type { RedisBreaker } from '../redis-breaker.ts';
+
 /** Window in which failed admin-key attempts of one address are counted. */
 const WINDOW_MS = 60_000;
 
@@ -26,6 +28,8 @@ export class AdminThrottle {
     redis: RedisClient,
     private readonly prefix: string,
     readonly maxFailures: number,
+    /** Runs the lookup of `blockedForMs` (through the Redis breaker in the API). */
+    private readonly breaker: Pick<RedisBreaker, 'run'> = { run: (operation) => operation() },
   ) {
     if (!('bookingAdminFailure' in redis)) redis.defineCommand('bookingAdminFailure', { numberOfKeys: 1, lua: COUNT_FAILURE });
     this.redis = redis as RedisClient & ThrottleCommands;
@@ -38,7 +42,8 @@ export class AdminThrottle {
   /** Milliseconds until the address may try again, or 0 when it may now. */
   async blockedForMs(address: string): Promise<number> {
     try {
-      const [count, ttl] = await Promise.all([this.redis.get(this.key(address)), this.redis.pttl(this.key(address))]);
+      const key = this.key(address);
+      const [count, ttl] = await this.breaker.run(() => Promise.all([this.redis.get(key), this.redis.pttl(key)]));
       return Number(count ?? 0) >= this.maxFailures ? Math.max(ttl, 1_000) : 0;
     } catch {
       return 0;
