@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { cancelBooking, type Db, isStaleLeaseError, listUndecidedAccepted, toBookingView, withPromotion } from '@booking/db';
+import { cancelBooking, type Db, listUndecidedAccepted, StaleLeaseError, toBookingView, withPromotion } from '@booking/db';
 import type { Logger, WorkerMetrics } from '@booking/observability';
 import { type BookingRequestData, bookJobData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
@@ -299,7 +299,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
           return;
       }
     } catch (err) {
-      if (!isStaleLeaseError(err)) throw err;
+      if (!(err instanceof StaleLeaseError)) throw err;
       deps.logger.warn('lease on event taken over; handing the job back', { eventId: data.eventId, jobId: job.id, epoch });
       deps.onFenced(data.eventId);
       return handBack();

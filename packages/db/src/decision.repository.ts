@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 
 import type { BookingRow } from './booking.repository.ts';
 import type { Db } from './connection.ts';
+import { fenced } from './pg-errors.ts';
 
 export interface BookingRequestInput {
   requestId: string;
@@ -49,14 +50,16 @@ export async function decideBookingBatch(
     ...(r.idempotencyKey ? { idempotencyKey: r.idempotencyKey } : {}),
     ...(r.waitlist ? { waitlist: true } : {}),
   }));
-  const { rows } = await sql<{
-    request_id: string;
-    status: 'confirmed' | 'rejected' | 'waitlisted';
-    reason: RejectionReason | null;
-    booking_id: string | null;
-    decided_at: Date;
-    replayed: boolean;
-  }>`SELECT * FROM decide_bookings(${eventId}, ${JSON.stringify(payload)}::jsonb, ${epoch ?? null}::bigint)`.execute(db);
+  const { rows } = await fenced(
+    sql<{
+      request_id: string;
+      status: 'confirmed' | 'rejected' | 'waitlisted';
+      reason: RejectionReason | null;
+      booking_id: string | null;
+      decided_at: Date;
+      replayed: boolean;
+    }>`SELECT * FROM decide_bookings(${eventId}, ${JSON.stringify(payload)}::jsonb, ${epoch ?? null}::bigint)`.execute(db),
+  );
   const decisions = new Map<string, Decision>();
   for (const row of rows) {
     decisions.set(row.request_id, {
@@ -120,6 +123,6 @@ export async function decideBookingRequest(db: Db, input: BookingRequestInput): 
 
 /** Cancels a booking and returns its seats once; undefined when no such booking exists. */
 export async function cancelBooking(db: Db, bookingId: string, epoch?: number): Promise<BookingRow | undefined> {
-  const { rows } = await sql<BookingRow>`SELECT * FROM cancel_booking(${bookingId}, ${epoch ?? null}::bigint)`.execute(db);
+  const { rows } = await fenced(sql<BookingRow>`SELECT * FROM cancel_booking(${bookingId}, ${epoch ?? null}::bigint)`.execute(db));
   return rows[0];
 }

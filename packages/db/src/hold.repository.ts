@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 
 import type { BookingRow } from './booking.repository.ts';
 import type { Db } from './connection.ts';
+import { fenced } from './pg-errors.ts';
 
 /** A booking after a checkout attempt; `changed`: this attempt confirmed it, or found it overdue and expired it. */
 export type ConfirmedRow = BookingRow & { changed: boolean };
@@ -14,12 +15,14 @@ export type ConfirmedRow = BookingRow & { changed: boolean };
  */
 export async function confirmBookings(db: Db, bookingIds: readonly string[], epoch?: number): Promise<ConfirmedRow[]> {
   if (bookingIds.length === 0) return [];
-  const { rows } = await sql<ConfirmedRow & { request_id?: string }>`
+  const { rows } = await fenced(
+    sql<ConfirmedRow & { request_id?: string }>`
     SELECT c.*, b.request_id
       FROM unnest(${[...bookingIds]}::text[]) WITH ORDINALITY AS x(booking_id, n)
       CROSS JOIN LATERAL confirm_booking(x.booking_id, ${epoch ?? null}::bigint) c
       JOIN bookings b ON b.id = c.id
-     ORDER BY x.n`.execute(db);
+     ORDER BY x.n`.execute(db),
+  );
   return rows;
 }
 
@@ -34,8 +37,10 @@ export interface ExpiredHold {
 
 /** Expires the event's holds that are due, oldest first, at most `limit`, returning their seats once. */
 export async function expireHolds(db: Db, eventId: string, epoch?: number, limit = 1_000): Promise<ExpiredHold[]> {
-  const { rows } = await sql<ExpiredHold>`
-    SELECT * FROM expire_holds(${eventId}, ${epoch ?? null}::bigint, ${limit}::integer)`.execute(db);
+  const { rows } = await fenced(
+    sql<ExpiredHold>`
+    SELECT * FROM expire_holds(${eventId}, ${epoch ?? null}::bigint, ${limit}::integer)`.execute(db),
+  );
   return rows;
 }
 

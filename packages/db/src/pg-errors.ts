@@ -14,9 +14,32 @@ export const PgErrorCode = {
   STALE_LEASE: 'BK409',
 } as const;
 
+/**
+ * A decision was refused because the worker's lease epoch is stale: another worker has taken the
+ * event over (the decision functions raise SQLSTATE BK409). Thrown by the repositories, so callers
+ * in other packages tell it apart by class, not by code.
+ */
+export class StaleLeaseError extends Error {
+  override readonly name = 'StaleLeaseError';
+
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : 'lease epoch is stale', { cause });
+  }
+}
+
 /** Whether an error says the worker's lease on the event was taken over by another worker. */
-export function isStaleLeaseError(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === PgErrorCode.STALE_LEASE;
+export function isStaleLeaseError(err: unknown): err is StaleLeaseError {
+  return err instanceof StaleLeaseError;
+}
+
+/** Runs a query of a fenced decision function; a stale epoch comes out as a StaleLeaseError. */
+export async function fenced<T>(query: Promise<T>): Promise<T> {
+  try {
+    return await query;
+  } catch (err) {
+    if ((err as { code?: unknown } | null)?.code === PgErrorCode.STALE_LEASE) throw new StaleLeaseError(err);
+    throw err;
+  }
 }
 
 const TRANSIENT_CODES = new Set<string>([

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 
 import type { Db } from './connection.ts';
+import { fenced } from './pg-errors.ts';
 
 /** A waiting-list entry confirmed or rejected just now. */
 export interface WaitlistOutcome {
@@ -23,7 +24,7 @@ export async function listWaitlistLengths(db: Db, limit: number): Promise<Array<
 
 /** Gives the event's free seats to its waiting list, in joining order, first fit (`promote_waitlist`). */
 export async function promoteWaitlist(db: Db, eventId: string, epoch?: number): Promise<WaitlistOutcome[]> {
-  const { rows } = await sql<WaitlistOutcome>`SELECT * FROM promote_waitlist(${eventId}, ${epoch ?? null}::bigint)`.execute(db);
+  const { rows } = await fenced(sql<WaitlistOutcome>`SELECT * FROM promote_waitlist(${eventId}, ${epoch ?? null}::bigint)`.execute(db));
   return rows;
 }
 
@@ -38,8 +39,10 @@ export async function rejectWaitlisted(
   reason: 'WITHDRAWN' | 'SALES_CLOSED',
   epoch?: number,
 ): Promise<WaitlistOutcome[]> {
-  const { rows } = await sql<WaitlistOutcome>`
-    SELECT * FROM reject_waitlisted(${eventId}, ${requestId}::text, ${reason}, ${epoch ?? null}::bigint)`.execute(db);
+  const { rows } = await fenced(
+    sql<WaitlistOutcome>`
+    SELECT * FROM reject_waitlisted(${eventId}, ${requestId}::text, ${reason}, ${epoch ?? null}::bigint)`.execute(db),
+  );
   return rows;
 }
 
