@@ -287,27 +287,3 @@ describe('the API as the document describes it', () => {
     expect({ ...res.body, detail: undefined }).toEqual({ ...example, detail: undefined });
   });
 });
-
-describe('/docs', () => {
-  it('serves a page that loads its scripts and styles from this service only', async () => {
-    const res = await fetch(`${stack.baseUrl}/docs`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
-    const html = await res.text();
-    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
-    expect(assets.length).toBeGreaterThanOrEqual(3);
-    for (const asset of assets) {
-      expect(asset, 'a path on this service').toMatch(/^\/docs\//);
-      const loaded = await fetch(`${stack.baseUrl}${asset}`);
-      expect(loaded.status, asset).toBe(200);
-      expect((await loaded.arrayBuffer()).byteLength, asset).toBeGreaterThan(0);
-    }
-  });
-
-  it('does not serve the demo page of the Swagger UI package', async () => {
-    for (const path of ['/docs/index.html', '/docs/swagger-initializer.js.map', '/docs/oauth2-redirect.html']) {
-      expect((await fetch(`${stack.baseUrl}${path}`)).status, path).toBe(404);
-    }
-  });
-});

@@ -10,7 +10,7 @@ import {
 import { type BookingRequestView, newBookingId } from '@booking/domain';
 import type { BookingRequestData } from '@booking/queue';
 
-import type { ProcessorDeps } from './booking.processor.ts';
+import type { ProcessorDeps } from './processor.types.ts';
 
 /** Runs `fn` until it is done, retrying while the database is unavailable (logged as `what`). */
 export type Retrying = <T>(jobId: string | undefined, eventId: string, what: string, fn: () => Promise<T>) => Promise<T>;

@@ -1,13 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { cancelBooking, type Db, listUndecidedAccepted, StaleLeaseError, toBookingView, withPromotion } from '@booking/db';
-import type { Logger, WorkerMetrics } from '@booking/observability';
-import { type BookingRequestData, bookJobData, type CancelJobData, type DecisionMessage, jobData } from '@booking/queue';
+import { cancelBooking, listUndecidedAccepted, StaleLeaseError, toBookingView, withPromotion } from '@booking/db';
+import { type BookingRequestData, bookJobData, type CancelJobData, jobData } from '@booking/queue';
 import { type Job, UnrecoverableError } from 'bullmq';
 
 import { batchDecider } from './batch-decider.ts';
-import type { GateKeeper } from './gate-keeper.ts';
 import { holdSteps } from './holds.processor.ts';
+import type { BookingProcessor, FollowingJobs, ProcessorDeps } from './processor.types.ts';
 import { untilDone } from './retry.ts';
 import { waitlistSteps } from './waitlist.processor.ts';
 
@@ -21,42 +20,6 @@ export const MAX_REQUESTS_PER_BATCH = 1_000;
 export const MAX_BATCHES_PER_JOB = 20;
 /** How long after a request's acceptance the journal is taken to hold it (the recovery waits as long). */
 const JOURNAL_CATCH_UP_MS = 500;
-
-/**
- * The jobs of an event's queue that the worker may take together with the one in hand: the booking
- * jobs queued right behind it, made active under the same lock, completed once decided.
- */
-export interface FollowingJobs {
-  /**
-   * Takes the jobs of `kind` (`book` by default) queued right behind the job in hand, in the order
-   * they would be processed, at most `maxRequests` requests (a job other than `book` counts as one).
-   */
-  take(maxRequests: number, kind?: 'book' | 'confirm'): Promise<Job[]>;
-  /** Keeps the taken jobs' locks fresh until the returned function is called. */
-  keepLocked(jobs: Job[]): () => void;
-  /** Completes taken jobs whose requests are decided (one round trip). */
-  complete(jobs: Job[]): Promise<void>;
-  /** Fails a taken job for good (its payload cannot be read). */
-  fail(job: Job, error: Error): Promise<void>;
-}
-
-export interface ProcessorDeps {
-  db: Db;
-  logger: Logger;
-  metrics: WorkerMetrics;
-  gate: GateKeeper;
-  /** Publishes a message once the decisions it carries are durable. */
-  publish: (message: DecisionMessage) => Promise<void>;
-  /** Aborted on forced shutdown. */
-  signal: AbortSignal;
-  /** The fencing epoch of this worker's lease on the event; undefined when it holds none. */
-  epochOf: (eventId: string) => number | undefined;
-  /** Postgres refused the epoch: another worker has taken the event over. */
-  onFenced: (eventId: string) => void;
-}
-
-/** Decides an event's job, with the jobs queued behind it when `following` is given. */
-export type BookingProcessor = (job: Job, following?: FollowingJobs) => Promise<void>;
 
 /** Never settles: the job is left to expire and be taken over by the event's new worker. */
 function handBack(): Promise<never> {

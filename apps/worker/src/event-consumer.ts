@@ -2,8 +2,8 @@ import type { Logger } from '@booking/observability';
 import { type EventLeases, eventQueueName, eventsChannel, type Lease, type RedisClient } from '@booking/queue';
 import { type Job, Queue, Worker } from 'bullmq';
 
-import type { BookingProcessor } from './booking.processor.ts';
 import { followingJobs } from './following-jobs.ts';
+import type { BookingProcessor } from './processor.types.ts';
 import type { SaleEnds } from './sale-ends.ts';
 
 export interface ConsumerDeps {

@@ -3,29 +3,20 @@ import type { Logger } from '@booking/observability';
 import {
   type AdmissionGate,
   type EventLeases,
-  eventQueueName,
   eventsChannel,
-  type ExpireJobData,
-  expireJobId,
   gateKeys,
   type GateOrphans,
-  janitorKey,
-  type JobData,
-  KEEP_FAILED_JOBS,
   type Lease,
-  type RecoverJobData,
-  recoverJobId,
   type RedisClient,
   subscribeForGood,
 } from '@booking/queue';
-import { Queue } from 'bullmq';
 
-import type { BookingProcessor } from './booking.processor.ts';
 import { type ConsumerDeps, type EventConsumer, letGo, type LetGoReason, openConsumer } from './event-consumer.ts';
 import { planShare } from './fair-share.ts';
 import { HoldExpiry } from './hold-expiry.ts';
-import { JournalCheck } from './journal-check.ts';
-import { OrphanSweep } from './orphan-sweep.ts';
+import { Housekeeping } from './housekeeping.ts';
+import { MaintenanceJobs } from './maintenance-jobs.ts';
+import type { BookingProcessor } from './processor.types.ts';
 import type { SaleEnds } from './sale-ends.ts';
 import { settledWithin } from './settled-within.ts';
 
@@ -52,7 +43,7 @@ export interface SupervisorOptions {
   /** While more events have work than all workers can serve, a busy event is handed on after this long. */
   turnMs?: number;
   /** How often one worker does the housekeeping (lost requests, missed ready marks, orphaned gate records). */
-  janitorMs?: number;
+  housekeepingMs?: number;
   /** Finding gate records no job carries: a pending record older than `afterMs` may be an orphan. */
   orphans?: { orphans: GateOrphans; afterMs: number };
   /** Removing the Redis keys of events whose sale is over (when let go idle, and by the housekeeping). */
@@ -80,30 +71,29 @@ export interface Fencing {
 export class EventSupervisor implements Fencing {
   private readonly served = new Map<string, EventConsumer>();
   private tickTimer: NodeJS.Timeout | undefined;
-  private janitorTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   /** A round was asked for while one ran. */
   private again = false;
   private lastGateCheck = 0;
-  private lastHoldCheck = 0;
-  /** The look for overdue holds in progress: never awaited by a round, so a stuck database cannot hold up lease renewals. */
-  private holdChecking: Promise<void> | undefined;
   private closing = false;
   /** Events another worker holds, not worth asking for again before their lease could lapse. */
   private readonly heldElsewhere = new Map<string, number>();
 
-  private readonly orphanSweep: OrphanSweep | undefined;
-  private readonly journalCheck: JournalCheck;
+  private readonly jobs: MaintenanceJobs;
+  private readonly housekeeping: Housekeeping;
   private readonly holdExpiry: HoldExpiry;
   private readonly consumers: ConsumerDeps;
 
   constructor(private readonly opts: SupervisorOptions) {
-    this.orphanSweep =
-      opts.orphans &&
-      new OrphanSweep({ db: opts.db, logger: opts.logger, ...opts.orphans, recover: (eventId) => this.queueRecovery(eventId) });
-    this.journalCheck = new JournalCheck({ ...opts, recover: (eventId) => this.queueRecovery(eventId) });
+    this.jobs = new MaintenanceJobs(opts);
+    this.housekeeping = new Housekeeping({ ...opts, intervalMs: opts.housekeepingMs, recover: (eventId) => this.jobs.recovery(eventId) });
     this.consumers = { ...opts, processor: opts.processor(this) };
-    this.holdExpiry = new HoldExpiry({ db: opts.db, logger: opts.logger, queueExpiry: (eventId) => this.queueExpiry(eventId) });
+    this.holdExpiry = new HoldExpiry({
+      db: opts.db,
+      logger: opts.logger,
+      queueExpiry: (eventId) => this.jobs.expiry(eventId, this.served.get(eventId)?.queue),
+      intervalMs: opts.holdCheckMs,
+    });
   }
 
   private get tickMs(): number {
@@ -122,9 +112,7 @@ export class EventSupervisor implements Fencing {
     await this.tick();
     this.tickTimer = setInterval(() => void this.tick(), this.tickMs);
     this.tickTimer.unref();
-    this.janitorTimer = setInterval(() => void this.janitor(), this.opts.janitorMs ?? 10_000);
-    this.janitorTimer.unref();
-    void this.janitor();
+    this.housekeeping.start();
   }
 
   /** Ids of the events this process serves now. */
@@ -189,18 +177,8 @@ export class EventSupervisor implements Fencing {
     });
 
     // Overdue holds are queued at the front of their events' queues (after a restart, ahead of the
-    // work waiting). Not awaited: the lookup must not delay the renewals of the next round.
-    if (!this.holdChecking && now - this.lastHoldCheck >= (this.opts.holdCheckMs ?? 1_000)) {
-      this.lastHoldCheck = now;
-      this.holdChecking = this.holdExpiry
-        .run()
-        .catch((err: Error) => {
-          logger.warn('looking for overdue holds failed', { error: err.message });
-        })
-        .finally(() => {
-          this.holdChecking = undefined;
-        });
-    }
+    // work waiting), by a look that no round waits for.
+    this.holdExpiry.startIfDue(now);
 
     const ready = await leases.ready();
     const plan = planShare({
@@ -287,58 +265,10 @@ export class EventSupervisor implements Fencing {
         .map(async (s) => {
           const keys = gateKeys(this.opts.prefix, s.eventId);
           if ((await this.opts.connection.hexists(keys.gate, 'avail')) === 1) return;
-          await this.queueRecovery(s.eventId, s.queue);
+          await this.jobs.recovery(s.eventId, s.queue);
         })
         .map((p) => p.catch((err: Error) => this.opts.logger.warn('gate check failed', { error: err.message }))),
     );
-  }
-
-  private queueRecovery(eventId: string, queue?: Queue): Promise<void> {
-    const data: RecoverJobData = { kind: 'recover', eventId };
-    return this.queueJob(data, recoverJobId(eventId), false, queue);
-  }
-
-  /**
-   * Queues the expiry of the event's due holds at the front of its queue (LIFO): what is overdue is
-   * expired before the work waiting, and a confirm waiting behind it would find the hold overdue anyway.
-   */
-  private queueExpiry(eventId: string): Promise<void> {
-    const data: ExpireJobData = { kind: 'expire', eventId };
-    return this.queueJob(data, expireJobId(eventId), true, this.served.get(eventId)?.queue);
-  }
-
-  /** Adds a job to the event's queue (one with the same id pending is left as it is) and marks the event ready. */
-  private async queueJob(data: JobData, jobId: string, lifo: boolean, queue?: Queue): Promise<void> {
-    const { eventId } = data;
-    const own = queue ?? new Queue(eventQueueName(eventId), { connection: this.opts.connection, prefix: this.opts.prefix });
-    try {
-      // A failed expiry is not kept: its id would keep the next one from being queued.
-      await own.add(data.kind, data, { jobId, lifo, removeOnComplete: true, removeOnFail: lifo ? true : KEEP_FAILED_JOBS });
-    } finally {
-      if (!queue) await own.close().catch(() => {});
-    }
-    if (await this.opts.leases.markReady(eventId)) {
-      await this.opts.connection.publish(eventsChannel(this.opts.prefix), eventId);
-    }
-  }
-
-  /**
-   * Housekeeping by one worker at a time: what the journal has and the queue lost (see JournalCheck),
-   * the events on sale whose gate records requests nothing will settle (see OrphanSweep), and the
-   * keys of sales that ended (see SaleEnds).
-   */
-  private async janitor(): Promise<void> {
-    if (this.closing) return;
-    const { connection, prefix, logger, workerId } = this.opts;
-    try {
-      const mine = await connection.set(janitorKey(prefix), workerId, 'PX', this.opts.janitorMs ?? 10_000, 'NX');
-      if (mine !== 'OK') return;
-      await this.journalCheck.run();
-      await this.orphanSweep?.run();
-      await this.opts.saleEnds?.run();
-    } catch (err) {
-      logger.warn('housekeeping failed', { error: (err as Error).message });
-    }
   }
 
   /**
@@ -348,10 +278,10 @@ export class EventSupervisor implements Fencing {
   async close(graceMs: number, onGraceExpired: () => void): Promise<void> {
     this.closing = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.janitorTimer) clearInterval(this.janitorTimer);
+    this.housekeeping.stop();
     // A round stuck on a Redis that does not answer must not hold shutdown up.
     await settledWithin(this.ticking, graceMs);
-    await settledWithin(this.holdChecking, graceMs);
+    await settledWithin(this.holdExpiry.inProgress, graceMs);
     const all = [...this.served.values()];
     let timer: NodeJS.Timeout | undefined;
     const graceful = Promise.allSettled(all.map((s) => this.letGo(s, { why: 'shutdown' })));

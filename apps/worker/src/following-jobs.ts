@@ -1,7 +1,7 @@
 import { type RedisClient, takeFollowingJobs } from '@booking/queue';
 import type { Job, Worker } from 'bullmq';
 
-import type { FollowingJobs } from './booking.processor.ts';
+import type { FollowingJobs } from './processor.types.ts';
 
 /** Most jobs taken behind the one in hand: a bound on one batch's Redis work, whatever the job sizes. */
 const MAX_FOLLOWING_JOBS = 1_000;

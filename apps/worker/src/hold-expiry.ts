@@ -9,6 +9,8 @@ export interface HoldExpiryOptions {
   logger: Logger;
   /** Queues an expiry job at the front of the event's queue and marks the event as having work. */
   queueExpiry: (eventId: string) => Promise<void>;
+  /** How often a look for overdue holds may start (ms; default 1,000). */
+  intervalMs?: number | undefined;
 }
 
 /**
@@ -19,7 +21,32 @@ export interface HoldExpiryOptions {
  * one expiry job per event is pending at a time (its job id).
  */
 export class HoldExpiry {
+  private lastStart = 0;
+  /** The look in progress. */
+  private running: Promise<void> | undefined;
+
   constructor(private readonly opts: HoldExpiryOptions) {}
+
+  /**
+   * Starts a look unless one runs or the last started less than an interval ago. Not awaited by the
+   * supervisor's round: the lookup must not delay the renewals of the next round.
+   */
+  startIfDue(now: number): void {
+    if (this.running || now - this.lastStart < (this.opts.intervalMs ?? 1_000)) return;
+    this.lastStart = now;
+    this.running = this.run()
+      .catch((err: Error) => {
+        this.opts.logger.warn('looking for overdue holds failed', { error: err.message });
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+  }
+
+  /** The look in progress, if any (awaited at shutdown). */
+  get inProgress(): Promise<void> | undefined {
+    return this.running;
+  }
 
   async run(): Promise<void> {
     const events = await listEventsWithOverdueHolds(this.opts.db, EVENTS_PER_ROUND);

@@ -3,7 +3,7 @@ import { type ConfirmJobData, confirmJobData, type ExpireJobData } from '@bookin
 import { type Job, UnrecoverableError } from 'bullmq';
 
 import type { Retrying } from './batch-decider.ts';
-import type { FollowingJobs, ProcessorDeps } from './booking.processor.ts';
+import type { FollowingJobs, ProcessorDeps } from './processor.types.ts';
 import type { waitlistSteps } from './waitlist.processor.ts';
 
 /** Most holds one transaction expires; an expiry job goes on in rounds of this many. */

@@ -4,7 +4,7 @@ import type { WithdrawJobData } from '@booking/queue';
 import type { Job } from 'bullmq';
 
 import type { Retrying } from './batch-decider.ts';
-import type { ProcessorDeps } from './booking.processor.ts';
+import type { ProcessorDeps } from './processor.types.ts';
 
 /** A waiting-list entry's new state as the long-polls and `GET /v1/booking-requests/:id` show it. */
 function view(

@@ -108,7 +108,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     maxEvents: options.maxEvents,
     lockMs: options.lockMs,
     ...(options.tickMs ? { tickMs: options.tickMs } : {}),
-    janitorMs: options.refreshMs,
+    housekeepingMs: options.refreshMs,
     orphans,
     saleEnds,
   });
