@@ -10,7 +10,7 @@
 //   ... -- --users 5000 --seats 50 --out /tmp/admission.md
 //
 // Honours DATABASE_URL (only its server is used: the bench creates and drops booking_bench_<random>),
-// REDIS_URL / REDIS_CLUSTER, DATABASE_POOL_SIZE, RATE_LIMIT_*, WORKER_* and EVENT_REFRESH_MS like the
+// REDIS_URL / REDIS_CLUSTER, DATABASE_POOL_SIZE, RATE_LIMIT_*, WORKER_* and HOUSEKEEPING_INTERVAL_MS like the
 // server does; BENCH_LOG_LEVEL shows the service's logs. Exits 1 when a seat is oversold, a request
 // is left undecided or an answer is neither 202 nor 409 SOLD_OUT.
 import { mkdir, writeFile } from 'node:fs/promises';

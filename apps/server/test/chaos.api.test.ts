@@ -26,7 +26,7 @@ describe('the API process killed in the middle of a burst', () => {
       redisUrl: TEST_REDIS_URL,
       prefix,
       workers: 1,
-      env: { EVENT_REFRESH_MS: '2000' },
+      env: { HOUSEKEEPING_INTERVAL_MS: '2000' },
     });
   });
 

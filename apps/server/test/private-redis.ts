@@ -113,7 +113,7 @@ export async function startOn(
     logger,
     maxEvents: 100,
     lockMs: 10_000,
-    refreshMs: 1_000,
+    housekeepingMs: 1_000,
     shutdownGraceMs: 5_000,
   });
   const api = await startApi({

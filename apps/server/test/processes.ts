@@ -171,7 +171,7 @@ export async function startDeployment(options: {
   redisUrl: string;
   prefix: string;
   workers: number;
-  /** More variables for every process (e.g. EVENT_REFRESH_MS). */
+  /** More variables for every process (e.g. HOUSEKEEPING_INTERVAL_MS). */
   env?: Record<string, string>;
 }): Promise<Deployment> {
   const env = {

@@ -55,7 +55,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       logger,
       maxEvents: 1000,
       lockMs: options.lockMs ?? 10_000,
-      refreshMs: 1_000,
+      housekeepingMs: 1_000,
       shutdownGraceMs: 5_000,
       registry,
       pool: database.pool,

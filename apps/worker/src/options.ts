@@ -1,4 +1,4 @@
-import type { WorkerEnv } from '@booking/config';
+import { housekeepingIntervalMs, type WorkerEnv } from '@booking/config';
 
 import type { WorkerOptions } from './worker.ts';
 
@@ -13,7 +13,7 @@ export function workerOptionsFromEnv(
     prefix: env.QUEUE_PREFIX,
     maxEvents: env.WORKER_CONCURRENCY_EVENTS,
     lockMs: env.WORKER_LOCK_MS,
-    refreshMs: env.EVENT_REFRESH_MS,
+    housekeepingMs: housekeepingIntervalMs(env),
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   };
 }

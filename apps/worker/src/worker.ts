@@ -21,7 +21,8 @@ export interface WorkerOptions {
   /** How long a worker's hold on a job, and on an event, lasts without renewal (ms). */
   lockMs: number;
   /** How often one worker does the housekeeping (ms). */
-  refreshMs: number;
+  /** How often one worker of all does the housekeeping (HOUSEKEEPING_INTERVAL_MS). */
+  housekeepingMs: number;
   /** How often leases are renewed and work is looked for (ms; default 250). */
   tickMs?: number;
   /** How long shutdown waits for jobs in progress before handing them back (ms). */
@@ -48,8 +49,8 @@ export interface WorkerHandle {
  * housekeeping interval, at least 5 s, well past the 2 s in which an API either queues an admitted
  * request or takes its admission back.
  */
-export function orphanAfterMs(refreshMs: number): number {
-  return Math.max(5_000, 2 * refreshMs);
+export function orphanAfterMs(housekeepingMs: number): number {
+  return Math.max(5_000, 2 * housekeepingMs);
 }
 
 /** Starts the worker role: decides every event's requests one at a time, in order. */
@@ -69,7 +70,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     claim: (eventId, epoch) => claimLeaseEpoch(options.db, eventId, epoch),
   });
   // Gate records of requests no job carries, older than this, are orphans unless journalled.
-  const orphans = { orphans: new GateOrphans(connection, options.prefix), afterMs: orphanAfterMs(options.refreshMs) };
+  const orphans = { orphans: new GateOrphans(connection, options.prefix), afterMs: orphanAfterMs(options.housekeepingMs) };
   const gateKeeper = new GateKeeper(options.db, gate, options.logger, (reason) => metrics.gateRebuilds.inc({ reason }), undefined, orphans);
   // After its sale, an event's keys go once everything is decided and no admission can be in flight.
   const saleEnds = new SaleEnds({
@@ -108,7 +109,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
     maxEvents: options.maxEvents,
     lockMs: options.lockMs,
     ...(options.tickMs ? { tickMs: options.tickMs } : {}),
-    housekeepingMs: options.refreshMs,
+    housekeepingMs: options.housekeepingMs,
     orphans,
     saleEnds,
   });

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { type ApiHandle, startApi } from '@booking/api';
-import { rolePoolSizes, type ServerEnv } from '@booking/config';
+import { housekeepingIntervalMs, rolePoolSizes, type ServerEnv } from '@booking/config';
 import { createDb } from '@booking/db';
 import { createLogger, MetricsRegistry } from '@booking/observability';
 import type { RedisSettings } from '@booking/queue';
@@ -60,7 +60,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       logger,
       maxEvents: o.env.WORKER_CONCURRENCY_EVENTS,
       lockMs: o.env.WORKER_LOCK_MS,
-      refreshMs: o.env.EVENT_REFRESH_MS,
+      housekeepingMs: housekeepingIntervalMs(o.env),
       shutdownGraceMs: o.env.SHUTDOWN_GRACE_MS,
       registry,
       pool: workerDb.pool,

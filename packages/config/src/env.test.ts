@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ConfigError, parseEnv } from './env.ts';
 import { authModeOf, DEV_JWT_SECRET, isPlaceholderAdminKey } from './identity.schema.ts';
-import { apiEnv, apiStartEnv, resolveAdminKey, serverEnv, serverStartEnv, workerEnv } from './schemas.ts';
+import { apiEnv, apiStartEnv, housekeepingIntervalMs, resolveAdminKey, serverEnv, serverStartEnv, workerEnv } from './schemas.ts';
 
 /** The ConfigError parseEnv throws for `env`, or a failure when it accepts it. */
 function configError(schema: Parameters<typeof parseEnv>[0], env: Record<string, string | undefined>): ConfigError {
@@ -65,6 +65,23 @@ describe('configuration errors', () => {
 
   it('do not apply to a worker, which has no admin routes', () => {
     expect(() => parseEnv(workerEnv, { NODE_ENV: 'production' })).not.toThrow();
+  });
+});
+
+describe('the housekeeping interval', () => {
+  it('is HOUSEKEEPING_INTERVAL_MS, 5 s by default', () => {
+    expect(housekeepingIntervalMs(parseEnv(workerEnv, {}))).toBe(5_000);
+    expect(housekeepingIntervalMs(parseEnv(workerEnv, { HOUSEKEEPING_INTERVAL_MS: '2000' }))).toBe(2_000);
+  });
+
+  it('is still read from its former name EVENT_REFRESH_MS, which the new name overrides', () => {
+    expect(housekeepingIntervalMs(parseEnv(serverEnv, { EVENT_REFRESH_MS: '3000' }))).toBe(3_000);
+    expect(housekeepingIntervalMs(parseEnv(serverEnv, { EVENT_REFRESH_MS: '3000', HOUSEKEEPING_INTERVAL_MS: '1000' }))).toBe(1_000);
+  });
+
+  it('refuses a value below 100 ms under either name', () => {
+    expect(named(configError(workerEnv, { HOUSEKEEPING_INTERVAL_MS: '10' }))).toEqual(['HOUSEKEEPING_INTERVAL_MS']);
+    expect(named(configError(workerEnv, { EVENT_REFRESH_MS: '10' }))).toEqual(['EVENT_REFRESH_MS']);
   });
 });
 

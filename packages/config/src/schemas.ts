@@ -101,9 +101,22 @@ const workerFields = z.object({
   WORKER_CONCURRENCY_EVENTS: z.coerce.number().int().min(1).max(10_000).default(200),
   /** How long a worker's hold on a job lasts without renewal; a dead worker's job is recovered after it. */
   WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(2_000),
-  /** How often one of the workers does the housekeeping (lost requests, missed ready marks). */
-  EVENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /**
+   * How often one of the workers does the housekeeping (lost requests, missed ready marks, orphaned
+   * gate records, keys of ended sales); default 5,000. See `housekeepingIntervalMs`.
+   */
+  HOUSEKEEPING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).optional(),
+  /** The former name of HOUSEKEEPING_INTERVAL_MS, still read when that is not set. */
+  EVENT_REFRESH_MS: z.coerce.number().int().min(100).max(600_000).optional(),
 });
+
+/** The housekeeping interval: HOUSEKEEPING_INTERVAL_MS, else its former name EVENT_REFRESH_MS, else 5 s. */
+export function housekeepingIntervalMs(env: {
+  HOUSEKEEPING_INTERVAL_MS?: number | undefined;
+  EVENT_REFRESH_MS?: number | undefined;
+}): number {
+  return env.HOUSEKEEPING_INTERVAL_MS ?? env.EVENT_REFRESH_MS ?? 5_000;
+}
 
 function conflictKeysLiveShorter<T extends { IDEMPOTENCY_TTL_SECONDS: number; IDEMPOTENCY_CONFLICT_TTL_SECONDS: number }>(
   env: T,
