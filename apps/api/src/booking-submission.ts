@@ -6,7 +6,7 @@ import { type AdmissionGate, type BookingRequestData, idempotencyKeyName } from 
 import type { AcceptedJournal } from './accepted-journal.ts';
 import type { EventInfo } from './event-cache.ts';
 import type { IdempotencyStore } from './guarded.ts';
-import { bodyFingerprint, type IdempotencyRecord, parseRecord, sha256 } from './idempotency.ts';
+import { bodyFingerprint, type IdempotencyRecord, parseRecord, serializeRecord, sha256 } from './idempotency.ts';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from './middleware/problem.ts';
 import type { QueueRegistry } from './queue-registry.ts';
 import { neverSent } from './redis-breaker.ts';
@@ -120,7 +120,7 @@ export async function submitBooking(
     ...(idemKey
       ? {
           idemKey,
-          idemRecord: JSON.stringify({ h: fingerprint, state: 'admitting' } satisfies IdempotencyRecord),
+          idemRecord: serializeRecord({ fingerprint, state: 'admitting' }),
           idemTtlSeconds: deps.idempotencyTtlSeconds,
         }
       : {}),
@@ -150,7 +150,7 @@ export async function submitBooking(
 
   if (admitted.kind === 'sold-out') {
     const error = soldOut();
-    if (idemKey) await store(deps, idemKey, { h: fingerprint, state: 'done', status: 409 }, deps.idempotencyConflictTtlSeconds);
+    if (idemKey) await store(deps, idemKey, { fingerprint, state: 'done', status: 409 }, deps.idempotencyConflictTtlSeconds);
     return { status: 409, error };
   }
 
@@ -195,7 +195,7 @@ export async function submitBooking(
     quantity: body.quantity,
     position: admitted.position,
   };
-  if (idemKey) await store(deps, idemKey, { h: fingerprint, state: 'done', status: 202, body: pending });
+  if (idemKey) await store(deps, idemKey, { fingerprint, state: 'done', status: 202, body: pending });
   return { status: 202, body: pending };
 }
 
@@ -208,13 +208,13 @@ async function durableReplay(deps: SubmissionDeps, eventId: string, keyHash: str
   if (!found) return undefined;
   const body: PendingBody = { requestId: found.id, status: 'pending', eventId, userId: found.userId, quantity: found.quantity };
   const record: IdempotencyRecord = {
-    h: bodyFingerprint({ userId: found.userId, quantity: found.quantity }),
+    fingerprint: bodyFingerprint({ userId: found.userId, quantity: found.quantity }),
     state: 'done',
     status: 202,
     body,
   };
   await store(deps, idemKey, record);
-  return JSON.stringify(record);
+  return serializeRecord(record);
 }
 
 async function store(
@@ -223,7 +223,7 @@ async function store(
   record: IdempotencyRecord,
   ttlSeconds = deps.idempotencyTtlSeconds,
 ): Promise<void> {
-  await deps.idempotency.set(idemKey, JSON.stringify(record), ttlSeconds);
+  await deps.idempotency.set(idemKey, serializeRecord(record), ttlSeconds);
 }
 
 /** Answers a repeated key: 422 for another body, else the first answer (waiting briefly if in flight). */
@@ -232,7 +232,7 @@ async function replay(deps: SubmissionDeps, idemKey: string, raw: string, finger
   const deadline = Date.now() + 3_000;
   for (;;) {
     if (!record) throw unavailable('the first request with this Idempotency-Key did not complete; send it again');
-    if (record.h !== fingerprint) {
+    if (record.fingerprint !== fingerprint) {
       throw new AppError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with a different body');
     }
     if (record.state === 'done') {
