@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { type Db, listEventsOnSale, listHeldSeats, listWaitlistLengths } from '@booking/db';
+import { settledWithin } from '@booking/lifecycle';
 import {
   apiMetrics,
   eventGauges,
@@ -222,9 +223,11 @@ export async function startApi(options: ApiOptions): Promise<ApiHandle> {
         await stopped;
         clearTimeout(grace);
         await journal.drain(5_000);
-        await queues.close();
-        await queueBoard.close();
-        await Promise.allSettled([command.quit(), queueConnection.quit(), subscriber.quit()]);
+        // Closing queues and QUIT wait for Redis to answer; a Redis (or a cluster node) that does
+        // not gets the connections cut instead, so shutdown is bounded.
+        await settledWithin(Promise.allSettled([queues.close(), queueBoard.close()]), 5_000);
+        await settledWithin(Promise.allSettled([command.quit(), queueConnection.quit(), subscriber.quit()]), 2_000);
+        for (const connection of [command, queueConnection, subscriber]) connection.disconnect();
         redisBreaker.shutdown();
         logger.info('api stopped');
       })();

@@ -1,4 +1,5 @@
 import type { Db } from '@booking/db';
+import { settledWithin } from '@booking/lifecycle';
 import type { Logger } from '@booking/observability';
 import {
   type AdmissionGate,
@@ -18,7 +19,6 @@ import { Housekeeping } from './housekeeping.ts';
 import { MaintenanceJobs } from './maintenance-jobs.ts';
 import type { BookingProcessor } from './processor.types.ts';
 import type { SaleEnds } from './sale-ends.ts';
-import { settledWithin } from './settled-within.ts';
 
 export interface SupervisorOptions {
   db: Db;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import { claimLeaseEpoch, type Db } from '@booking/db';
+import { settledWithin } from '@booking/lifecycle';
 import type { Logger } from '@booking/observability';
 import { MetricsRegistry, poolMetrics, type Registry, workerMetrics } from '@booking/observability';
 import { AdmissionGate, createRedis, decisionsChannel, EventKeys, EventLeases, GateOrphans, type RedisSettings } from '@booking/queue';
@@ -10,7 +11,6 @@ import { createBookingProcessor } from './booking.processor.ts';
 import { EventSupervisor, type Fencing } from './event-supervisor.ts';
 import { GateKeeper } from './gate-keeper.ts';
 import { SaleEnds } from './sale-ends.ts';
-import { settledWithin } from './settled-within.ts';
 
 export interface WorkerOptions {
   db: Db;

@@ -1,2 +1,3 @@
 export * from './database.ts';
+export * from './settled-within.ts';
 export * from './supervise.ts';
