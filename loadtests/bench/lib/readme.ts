@@ -1,18 +1,22 @@
-// Keeps a block of README.md (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`) up to date
-// with a benchmark's latest figures.
+// Keeps a block of the docs (between `<!-- NAME:begin -->` and `<!-- NAME:end -->`) up to date with
+// a benchmark's latest figures: in README.md (the latest strategy table) or docs/benchmarks.md (the
+// sweep, the holds sale and the throughput targets), wherever the block's markers are.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-const README = fileURLToPath(new URL('../../../README.md', import.meta.url));
+const FILES = ['../../../README.md', '../../../docs/benchmarks.md'].map((path) => fileURLToPath(new URL(path, import.meta.url)));
 
-/** Replaces the block's content; false (README unchanged) when the markers are missing. */
+/** Replaces the block's content in the first file that has it; false (nothing changed) when none does. */
 export async function updateReadmeBlock(name: string, content: string): Promise<boolean> {
   const begin = `<!-- ${name}:begin -->`;
   const end = `<!-- ${name}:end -->`;
-  const readme = await readFile(README, 'utf8');
-  const i = readme.indexOf(begin);
-  const j = readme.indexOf(end);
-  if (i < 0 || j < i) return false;
-  await writeFile(README, `${readme.slice(0, i)}${begin}\n${content.trim()}\n${end}${readme.slice(j + end.length)}`);
-  return true;
+  for (const file of FILES) {
+    const text = await readFile(file, 'utf8');
+    const i = text.indexOf(begin);
+    const j = text.indexOf(end);
+    if (i < 0 || j < i) continue;
+    await writeFile(file, `${text.slice(0, i)}${begin}\n${content.trim()}\n${end}${text.slice(j + end.length)}`);
+    return true;
+  }
+  return false;
 }
