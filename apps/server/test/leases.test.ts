@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { decideBookingBatch, isStaleLeaseError } from '@booking/db';
+import { decideBookingBatch, StaleLeaseError } from '@booking/db';
 import { newBookingId } from '@booking/domain';
 import { EventLeases, type Lease } from '@booking/queue';
 import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '@booking/test-support';
@@ -105,7 +105,7 @@ describe('event leases across worker processes', () => {
       () => undefined,
       (err: unknown) => err,
     );
-    expect(isStaleLeaseError(stale)).toBe(true);
+    expect(stale instanceof StaleLeaseError).toBe(true);
     const rows = await stack.db.selectFrom('booking_requests').select('id').where('event_id', '=', event.id).execute();
     expect(rows).toHaveLength(1);
     const newer = await decideBookingBatch(stack.db, event.id, [request('cccccccccccccccccccccc')], 8);

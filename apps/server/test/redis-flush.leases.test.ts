@@ -1,4 +1,4 @@
-import { claimLeaseEpoch, decideBookingBatch, isStaleLeaseError } from '@booking/db';
+import { claimLeaseEpoch, decideBookingBatch, StaleLeaseError } from '@booking/db';
 import { newBookingId } from '@booking/domain';
 import { createRedis, EventLeases, leaseKeys, type RedisClient } from '@booking/queue';
 import { deleteKeys, TEST_REDIS_URL } from '@booking/test-support';
@@ -111,7 +111,7 @@ describe('lease epochs when Redis forgets them', () => {
         () => undefined,
         (err: unknown) => err,
       );
-      expect(isStaleLeaseError(stale), 'the first holder is fenced off').toBe(true);
+      expect(stale instanceof StaleLeaseError, 'the first holder is fenced off').toBe(true);
       const fresh = await decideBookingBatch(s.db, event.id, [request('bbbbbbbbbbbbbbbbbbbbbb')], b.lease.epoch);
       expect([...fresh.values()][0]?.status).toBe('confirmed');
     } finally {

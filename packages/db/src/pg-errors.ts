@@ -27,11 +27,6 @@ export class StaleLeaseError extends Error {
   }
 }
 
-/** Whether an error says the worker's lease on the event was taken over by another worker. */
-export function isStaleLeaseError(err: unknown): err is StaleLeaseError {
-  return err instanceof StaleLeaseError;
-}
-
 /** Runs a query of a fenced decision function; a stale epoch comes out as a StaleLeaseError. */
 export async function fenced<T>(query: Promise<T>): Promise<T> {
   try {
