@@ -75,6 +75,9 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
       requests.map((r) => ({ ...r, bookingId: newBookingId() })),
       epoch,
     );
+    let fresh = 0;
+    for (const d of decisions.values()) if (!d.replayed) fresh++;
+    if (fresh > 0) deps.metrics.decisionsPerTransaction.observe(fresh);
     const waitlisted = [...decisions].filter(([, d]) => d.status === 'waitlisted').map(([id]) => id);
     const positions =
       waitlisted.length > 0
@@ -85,9 +88,15 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
 
   /**
    * Counts and logs decisions that are durable (committed), and sends them: the gate's settlement
-   * (with a rebuild when one is due) and the decisions' message, sent together in this order.
+   * (with a rebuild when one is due) and the decisions' message, sent together in this order. With
+   * `after` (the last batch's settlement), the settlement waits for it, so that the gate is settled in
+   * the order of the transactions; with `rebuild: false` a rebuild found due is left owed (see
+   * GateKeeper.afterDecisions), for when the next transaction may already be running.
    */
-  function announce({ jobId, eventId, requests, decisions, decisionMs, positions }: Committed): {
+  function announce(
+    { jobId, eventId, requests, decisions, decisionMs, positions }: Committed,
+    { after, rebuild = true }: { after?: Promise<unknown>; rebuild?: boolean } = {},
+  ): {
     settled: Promise<void>;
     published: Promise<void>;
   } {
@@ -96,29 +105,28 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
     const listFull = requests.some(
       (r) => r.waitlist === true && decisions.get(r.requestId)?.reason === 'SOLD_OUT' && !decisions.get(r.requestId)?.replayed,
     );
-    // The settlement first: the next transaction waits for it, the message does not.
-    const settling = retrying(jobId, eventId, 'gate settlement', () =>
-      deps.gate.afterDecisions(
-        eventId,
-        jobId ?? '',
-        requests.map((r) => {
-          const d = decisions.get(r.requestId)!;
-          return { requestId: r.requestId, status: d.status, quantity: r.quantity, userId: r.userId, replayed: d.replayed };
-        }),
-        decisionMs,
-      ),
-    );
+    const settle = () => {
+      const settlements = requests.map((r) => {
+        const d = decisions.get(r.requestId)!;
+        return { requestId: r.requestId, status: d.status, quantity: r.quantity, userId: r.userId, replayed: d.replayed };
+      });
+      return retrying(jobId, eventId, 'gate settlement', () =>
+        deps.gate.afterDecisions(eventId, jobId ?? '', settlements, decisionMs, rebuild),
+      );
+    };
+    // From the next turn of the event loop, so that a next transaction sent meanwhile goes first
+    // (Postgres works on it while this settlement and its message are built and sent), and behind
+    // the last batch's settlement, whether that one succeeded or not (its failure is its own).
+    const turn = new Promise<void>((resolve) => setImmediate(resolve));
+    const settling = turn.then(() => after).then(settle, settle);
     const settled = listFull
       ? settling.then(() => retrying(jobId, eventId, 'waiting list full', () => deps.gate.markWaitlistFull(eventId, true)))
       : settling;
     // The decisions' message only once the gate is settled: a client that learns its decision and
     // submits again finds the gate as the decision left it. Counting, logging and building the
-    // message overlap the settlement's round trip; a settlement that failed does not hold it back.
-    const views = buildViews();
-    const published = settled.then(
-      () => deps.publish({ type: 'decisions', requests: views }),
-      () => deps.publish({ type: 'decisions', requests: views }),
-    );
+    // message follow the settlement; a settlement that failed does not hold it back.
+    const send = () => deps.publish({ type: 'decisions', requests: buildViews() });
+    const published = settled.then(send, send);
     return { settled, published };
 
     function buildViews(): BookingRequestView[] {
@@ -158,7 +166,6 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
             replayed: d.replayed,
           });
       }
-      if (fresh > 0) deps.metrics.decisionsPerTransaction.observe(fresh);
       deps.logger.verbose('batch decided', { eventId, jobId, requests: requests.length, fresh, confirmed, ms: Math.round(decisionMs) });
       return views;
     }

@@ -143,9 +143,11 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
   /**
    * Decides a booking job together with the booking jobs queued behind it, in queue order, and goes
    * on with the jobs queued behind those while there are any (up to MAX_BATCHES_PER_JOB batches).
-   * The next batch is taken while the last one is settled with the gate, and decided while the last
-   * one's decisions and job completions are on their way. Transactions follow one another in queue
-   * order, and the gate is settled (or rebuilt) only between two of them, never during one.
+   * The next batch is taken while the last one commits, and decided while the last one's gate
+   * settlement, decisions and job completions are on their way. Transactions follow one another in
+   * queue order, and so do the settlements (each waits for the one before); a transaction overlaps
+   * at most one settlement, and the gate is rebuilt only between two transactions, with every
+   * settlement done, never during one.
    */
   async function book(job: Job, requests: BookingRequestData[], eventId: string, epoch: number, following?: FollowingJobs): Promise<void> {
     // Jobs taken from behind the one in hand and read, their locks kept fresh until `release`.
@@ -164,8 +166,10 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
     };
     // The next batch, taken while the last one commits.
     let prefetched: ReturnType<typeof takeLocked> | undefined;
-    // The last batch's gate settlement, awaited before the next transaction.
+    // The last batch's gate settlement, and the one before it (awaited before the next transaction).
     let settled: Promise<void> = Promise.resolve();
+    let settledBefore: Promise<void> = Promise.resolve();
+    let committed = false;
     // What the batches committed so far still have to send (decisions, completions).
     let behind: Promise<unknown> = Promise.resolve();
     let failed = false;
@@ -184,7 +188,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
         }
         try {
           const batch = [...own, ...others].sort((a, b) => byQueueOrder(a.job, b.job)).flatMap((x) => x.requests);
-          await settled;
+          await settledBefore;
           if (batch.length === 0) {
             release();
             continue;
@@ -192,7 +196,12 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
           // Admitted while the gate was missing: Redis may have lost requests accepted before these.
           const ungated = batch.filter((r) => !r.gated).map((r) => Date.parse(r.acceptedAt));
           if (ungated.length > 0) {
+            await settled;
             await recover(job.id, eventId, new Date(Math.min(...ungated)), new Set(batch.map((r) => r.requestId)), epoch);
+          } else if (round > 0 && deps.gate.rebuildDue(eventId)) {
+            // A rebuild reads Postgres and rewrites the gate: only with no decision in flight.
+            await settled;
+            await deps.gate.rebuildIfDue(eventId, job.id ?? '');
           }
           // The next batch is taken from the queue while this one commits, so that Postgres goes
           // from one transaction to the next without waiting for Redis in between.
@@ -200,7 +209,9 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
             prefetched = takeLocked(MAX_REQUESTS_PER_BATCH);
             prefetched.catch(() => {});
           }
-          const sent = announce(await commit(job.id, eventId, batch, epoch));
+          const sent = announce(await commit(job.id, eventId, batch, epoch), { after: settled, rebuild: false });
+          committed = true;
+          settledBefore = settled;
           settled = sent.settled;
           const done = Promise.all([behind, sent.settled, sent.published]).then(async () => {
             if (following && others.length > 0) await following.complete(others.map((x) => x.job));
@@ -213,6 +224,11 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
           release();
           throw err;
         }
+      }
+      // A rebuild that came due (or was owed) during the last transactions, now that all are settled.
+      if (committed) {
+        await behind;
+        await deps.gate.rebuildIfDue(eventId, job.id ?? '');
       }
     } catch (err) {
       failed = true;

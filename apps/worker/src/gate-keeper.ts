@@ -36,8 +36,12 @@ export class GateKeeper {
     private readonly orphans?: OrphanOptions,
   ) {}
 
-  /** Settles a batch of durable decisions of one event (`decisionMs`: the batch's own time). */
-  async afterDecisions(eventId: string, jobId: string, decisions: Settlement[], decisionMs: number): Promise<void> {
+  /**
+   * Settles a batch of durable decisions of one event (`decisionMs`: the batch's own time), then
+   * rebuilds the gate when one is due. With `rebuild: false` (the next transaction of the event may
+   * be running) a rebuild found due is owed instead, for `rebuildIfDue` between two transactions.
+   */
+  async afterDecisions(eventId: string, jobId: string, decisions: Settlement[], decisionMs: number, rebuild = true): Promise<void> {
     if (decisions.length === 0) return;
     const maxPerUser = await this.limitOf(eventId);
     // Time per decision as a client waiting in the queue sees it: the gap since the previous batch
@@ -48,7 +52,19 @@ export class GateKeeper {
     const gap = last === undefined ? Infinity : now - last;
     const perDecision = (gap < 2_000 ? gap : decisionMs) / decisions.length;
     const drifted = await this.gate.settle(eventId, maxPerUser, perDecision, decisions);
-    await this.rebuildAfterSettling(eventId, jobId, drifted);
+    if (rebuild) await this.rebuildAfterSettling(eventId, jobId, drifted);
+    else if (drifted) this.owed.add(eventId);
+  }
+
+  /** Whether the event's gate is to be rebuilt now: one is owed, or the periodic one is due. */
+  rebuildDue(eventId: string): boolean {
+    const last = this.lastRebuild.get(eventId);
+    return this.owed.has(eventId) || last === undefined || Date.now() - last >= this.rebuildEveryMs;
+  }
+
+  /** Rebuilds the event's gate if `rebuildDue`; called with no decision of the event in flight. */
+  async rebuildIfDue(eventId: string, jobId: string): Promise<void> {
+    await this.rebuildAfterSettling(eventId, jobId, false);
   }
 
   /**
@@ -58,7 +74,7 @@ export class GateKeeper {
    */
   private async rebuildAfterSettling(eventId: string, jobId: string, drifted: boolean): Promise<void> {
     try {
-      await this.rebuildIfDue(eventId, jobId, drifted || this.owed.has(eventId));
+      await this.rebuildWhenDue(eventId, jobId, drifted || this.owed.has(eventId));
       this.owed.delete(eventId);
     } catch (err) {
       this.owed.add(eventId);
@@ -92,10 +108,10 @@ export class GateKeeper {
 
   /** Rebuilds the event's gate now (after a recovery). */
   async rebuildNow(eventId: string, jobId: string): Promise<void> {
-    await this.rebuildIfDue(eventId, jobId, true);
+    await this.rebuildWhenDue(eventId, jobId, true);
   }
 
-  private async rebuildIfDue(eventId: string, jobId: string, drifted: boolean): Promise<void> {
+  private async rebuildWhenDue(eventId: string, jobId: string, drifted: boolean): Promise<void> {
     const last = this.lastRebuild.get(eventId);
     if (!drifted && last !== undefined && Date.now() - last < this.rebuildEveryMs) return;
     await this.forgetOrphans(eventId, jobId);
