@@ -28,8 +28,9 @@ export default tseslint.config(
   },
   {
     // Tests read HTTP answers and Redis replies as untyped JSON and assert on their fields: the
-    // assertions are the type check there, so the no-unsafe-* family stays on for src/ only.
-    files: ['**/test/**/*.ts', '**/*.test.ts'],
+    // assertions are the type check there, so the no-unsafe-* family stays on for src/ only (the
+    // shared test helpers in packages/test-support are test code too).
+    files: ['**/test/**/*.ts', '**/*.test.ts', 'packages/test-support/src/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

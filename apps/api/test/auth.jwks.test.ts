@@ -1,8 +1,8 @@
+import { request } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { exportSPKI, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { request } from '../../server/test/http.ts';
-import { type Stack, startStack } from '../../server/test/stack.ts';
 import { bearer, jwksServer, signingKey } from './tokens.ts';
 
 // AUTH_MODE=jwt with AUTH_JWKS_URL: public keys from a key set served on 127.0.0.1, rotated mid-test.

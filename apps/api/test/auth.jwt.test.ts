@@ -1,7 +1,7 @@
+import { createEvent, request } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createEvent, request } from '../../server/test/http.ts';
-import { type Stack, startStack } from '../../server/test/stack.ts';
 import { AUDIENCE, bearer, hsToken, ISSUER, TEST_SECRET, unsignedToken } from './tokens.ts';
 
 // AUTH_MODE=jwt with an HS256 secret: who may submit, and which tokens are refused.

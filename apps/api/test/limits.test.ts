@@ -1,9 +1,7 @@
 import { type ApiHandle, startApi } from '@booking/api';
-import { TEST_REDIS_URL, testLogger } from '@booking/test-support';
+import { createEvent, request, submit, TEST_REDIS_URL, testLogger } from '@booking/test-support';
+import { ADMIN_KEY, type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { createEvent, request, submit } from '../../server/test/http.ts';
-import { ADMIN_KEY, type Stack, startStack } from '../../server/test/stack.ts';
 
 // Per-client-address limits that hold across API processes, bounds on long-polls, and the
 // throttle on wrong admin keys.

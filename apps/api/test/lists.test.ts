@@ -1,7 +1,6 @@
+import { createEvent, request } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { createEvent, request } from '../../server/test/http.ts';
-import { type Stack, startStack } from '../../server/test/stack.ts';
 
 // GET /v1/events (public) and GET /v1/me/bookings (here with AUTH_MODE=header): newest first,
 // cursor-paged, stable while items are added.

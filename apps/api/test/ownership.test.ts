@@ -1,7 +1,7 @@
+import { createEvent, request } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createEvent, request } from '../../server/test/http.ts';
-import { type Stack, startStack } from '../../server/test/stack.ts';
 import { AUDIENCE, bearer, hsToken, ISSUER, TEST_SECRET } from './tokens.ts';
 
 // With identities, a user sees and changes only their own requests and bookings; the admin key any.

@@ -1,7 +1,6 @@
 import { DEV_JWT_SECRET } from '@booking/config';
+import { ENTRY_POINTS, start, stderrOf, within } from '@booking/test-support';
 import { describe, expect, it } from 'vitest';
-
-import { ENTRY_POINTS, start, stderrOf, within } from '../../server/test/processes.ts';
 
 // What a production process refuses to start with: each exits 1 naming the variable.
 

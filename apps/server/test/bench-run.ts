@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
-import { TEST_PG_SERVER_URL, TEST_REDIS_URL } from '@booking/test-support';
-
-import { ROOT } from './processes.ts';
+import { ROOT, TEST_PG_SERVER_URL, TEST_REDIS_URL } from '@booking/test-support';
 
 export interface BenchRun {
   code: number | null;

@@ -3,11 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
+import { createEvent, submit } from '@booking/test-support';
+import { ADMIN_KEY, type Stack, startStack } from '@booking/test-support/stack';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { createEvent, submit } from './http.ts';
-import { ADMIN_KEY, type Stack, startStack } from './stack.ts';
 
 // A real headless browser: Debian's chromium package, driven by playwright-core (which downloads no
 // browser of its own). .ci/run installs the package.

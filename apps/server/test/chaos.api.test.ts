@@ -1,12 +1,21 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { AdmissionGate, createRedis, gateKeys, type RedisClient } from '@booking/queue';
-import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
+import {
+  awaitDecision,
+  createTestDatabase,
+  deleteKeys,
+  type Deployment,
+  DEPLOYMENT_ADMIN_KEY,
+  expectDecisionsJustified,
+  expectEventInvariants,
+  request,
+  startDeployment,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+} from '@booking/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-import { awaitDecision, request } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
-import { type Deployment, DEPLOYMENT_ADMIN_KEY, startDeployment } from './processes.ts';
 
 // One API and one worker as real processes; the API is killed with SIGKILL while a burst of
 // submissions is going through it, so requests it had admitted at the gate never reach the queue.

@@ -2,20 +2,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { createDb, ensureDatabase, migrateToLatest } from '@booking/db';
 import {
+  awaitDecision,
+  createEvent,
   deleteKeys,
+  type Deployment,
+  expectDecisionsJustified,
+  expectEventInvariants,
+  expectNoFalseSoldOut,
   type PrivatePostgres,
+  startDeployment,
   startPrivatePostgres,
+  submit,
   TEST_REDIS_URL,
   type TestDatabase,
   uniquePrefix,
 } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { awaitDecision, createEvent, submit } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants, expectNoFalseSoldOut } from './invariants.ts';
-import { type Deployment, startDeployment } from './processes.ts';
 import { saleWithDisruption } from './sale.ts';
-import { type Stack, startStack } from './stack.ts';
 
 // PostgreSQL goes away for a few seconds in the middle of a sale: submissions for a known event keep
 // being accepted (the ingress does not need Postgres), the worker waits the outage out and decides

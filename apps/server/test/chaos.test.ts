@@ -1,9 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
+import {
+  createTestDatabase,
+  deleteKeys,
+  type Deployment,
+  type Running,
+  startDeployment,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+} from '@booking/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { type Deployment, type Running, startDeployment } from './processes.ts';
 import { saleWithDisruption } from './sale.ts';
 
 // One API and three workers as real processes; a worker is killed or paused in the middle of a sale.

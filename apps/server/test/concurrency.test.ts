@@ -1,7 +1,7 @@
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 
 import { expectTenSeatsSoldToThousand } from './sellout.ts';
-import { type Stack, startStack } from './stack.ts';
 
 describe.each([
   { gate: true, name: 'with the admission gate' },

@@ -1,12 +1,20 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
+import {
+  awaitDecision,
+  createTestDatabase,
+  deleteKeys,
+  type Deployment,
+  DEPLOYMENT_ADMIN_KEY,
+  expectEventInvariants,
+  request,
+  startDeployment,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+} from '@booking/test-support';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-import { awaitDecision, request } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Deployment, DEPLOYMENT_ADMIN_KEY, startDeployment } from './processes.ts';
 
 // One API and one worker as real processes; the worker is killed before the holds fall due.
 describe('hold expiry when no worker runs at the due time', () => {

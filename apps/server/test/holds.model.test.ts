@@ -1,12 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { seededRandom } from '@booking/test-support';
+import { createEvent, expectEventInvariants, request, seededRandom } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { createEvent, request } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 // Random sequences of book, confirm, cancel and "the hold's time has come", run against the service
 // over HTTP and against a small in-memory model of the rules; after every step the answer, the seats

@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { awaitDecision, createEvent, expectEventInvariants, request, submit } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 /** Submits one request per user and waits for every decision; returns the decided views. */
 async function bookAll(stack: Stack, eventId: string, users: string[]): Promise<any[]> {

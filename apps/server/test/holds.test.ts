@@ -2,14 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { bookingView, eventView, problemDetails } from '@booking/domain';
 import { confirmJobId, createRedis, eventQueueName } from '@booking/queue';
-import { TEST_REDIS_URL } from '@booking/test-support';
+import { awaitDecision, createEvent, expectEventInvariants, request, submit, TEST_REDIS_URL } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 /** Submits and waits for the decision. */
 async function book(stack: Stack, eventId: string, userId: string, quantity: number): Promise<any> {

@@ -1,11 +1,11 @@
 // The deployment files against a running service: probes and dashboard queries.
 
 import { MetricsRegistry, serveMetrics } from '@booking/observability';
+import { awaitDecision, createEvent, submit } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { awaitDecision, createEvent, submit } from './http.ts';
 import { dashboardQueries, type Obj, promqlMetricNames, read, yaml } from './infra-files.ts';
-import { type Stack, startStack } from './stack.ts';
 
 describe('against the running service', () => {
   let stack: Stack;

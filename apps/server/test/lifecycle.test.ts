@@ -1,6 +1,5 @@
+import { firstLine, logLines, type Running, start, within } from '@booking/test-support';
 import { describe, expect, it } from 'vitest';
-
-import { firstLine, logLines, type Running, start, within } from './processes.ts';
 
 // superviseProcess (packages/lifecycle), run in a small script of its own as the entry points run it:
 // from its first line on, a SIGTERM at any moment ends the process cleanly with exit code 0, and a

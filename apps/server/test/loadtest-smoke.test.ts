@@ -8,10 +8,8 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
+import { createTestDatabase, deleteKeys, freePort, TEST_REDIS_URL, type TestDatabase, uniquePrefix } from '@booking/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { freePort } from './processes.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ADMIN_API_KEY = 'loadtest-smoke-admin-key';

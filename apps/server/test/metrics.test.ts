@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 
 import { collectProcessMetrics } from '@booking/observability';
+import { awaitDecision, createEvent, submit } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, submit } from './http.ts';
-import { type Stack, startStack } from './stack.ts';
 
 const PROMTOOL = '/usr/bin/promtool';
 

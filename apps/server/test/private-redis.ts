@@ -6,9 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { type ApiHandle, startApi } from '@booking/api';
 import { createTestDatabase, type TestDatabase, testLogger, uniquePrefix } from '@booking/test-support';
+import { ADMIN_KEY } from '@booking/test-support/stack';
 import { startWorker, type WorkerHandle } from '@booking/worker';
-
-import { ADMIN_KEY } from './stack.ts';
 
 /** Whether a Redis on `port` answers PING. */
 function pong(port: number): Promise<boolean> {

@@ -1,6 +1,5 @@
+import { ENTRY_POINTS, firstLine, freePort, logLines, type Running, start, within, withProcessEnvironment } from '@booking/test-support';
 import { describe, expect, it } from 'vitest';
-
-import { ENTRY_POINTS, firstLine, freePort, logLines, type Running, start, within, withProcessEnvironment } from './processes.ts';
 
 // Each entry point is supervised from its first statement, before the service's modules load: a
 // SIGTERM at any moment after that stops it cleanly (exit 0), whether it is still loading, still

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { ENTRY_POINTS, freePort, type Running, start, stderrOf, until, within, withProcessEnvironment } from '@booking/test-support';
 import { describe, expect, it } from 'vitest';
-
-import { ENTRY_POINTS, freePort, type Running, start, stderrOf, until, within, withProcessEnvironment } from './processes.ts';
 
 describe.concurrent('an entry point with an invalid configuration', () => {
   it.each([

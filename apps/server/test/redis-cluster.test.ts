@@ -2,13 +2,12 @@
 // Redis), the API and a worker connected to it with REDIS_CLUSTER semantics (seed list, ioredis
 // Cluster), and the core sell-out test run against it.
 import { serverEnv } from '@booking/config';
+import { awaitDecision, createEvent, expectDecisionsJustified, expectEventInvariants, request, submit } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
 import { type LocalCluster, scanNode, startLocalCluster } from './redis-cluster.ts';
 import { expectTenSeatsSoldToThousand } from './sellout.ts';
-import { type Stack, startStack } from './stack.ts';
 
 /** Slot -> node port, from CLUSTER SLOTS of any node. */
 async function slotOwners(cluster: LocalCluster): Promise<(slot: number) => number> {

@@ -1,12 +1,9 @@
 import { claimLeaseEpoch, decideBookingBatch, StaleLeaseError } from '@booking/db';
 import { newBookingId } from '@booking/domain';
 import { createRedis, EventLeases, leaseKeys, type RedisClient } from '@booking/queue';
-import { deleteKeys, TEST_REDIS_URL } from '@booking/test-support';
+import { awaitDecision, createEvent, deleteKeys, expectEventInvariants, submit, TEST_REDIS_URL } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterEach, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 // Deleting every key of the stack's prefix is what a FLUSHDB (or a restart without persistence) does
 // to this deployment, without disturbing the other test files that share the Redis server.

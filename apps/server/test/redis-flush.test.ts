@@ -1,11 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { deleteKeys } from '@booking/test-support';
+import {
+  awaitDecision,
+  createEvent,
+  deleteKeys,
+  expectDecisionsJustified,
+  expectEventInvariants,
+  expectNoFalseSoldOut,
+  request,
+  submit,
+} from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants, expectNoFalseSoldOut } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 // Deleting every key of the stack's prefix is what a FLUSHALL (or a restart without persistence) does
 // to this deployment, without disturbing the other test files that share the Redis server.

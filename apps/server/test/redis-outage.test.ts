@@ -5,21 +5,27 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ApiHandle } from '@booking/api';
 import { newRequestId } from '@booking/domain';
-import type { TestDatabase } from '@booking/test-support';
+import {
+  awaitDecision,
+  createEvent,
+  expectProblem,
+  freePort,
+  type JsonResponse,
+  request,
+  rowCounts,
+  type TestDatabase,
+} from '@booking/test-support';
 import type { WorkerHandle } from '@booking/worker';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { awaitDecision, createEvent } from './http.ts';
 import { PrivateRedis, startOn } from './private-redis.ts';
-import { freePort } from './processes.ts';
-import { call, expectProblem, type RawResponse, rowCounts } from './route-helpers.ts';
 
 // This file runs its own redis-server on a free loopback port and kills or pauses it; the shared
 // Redis the other test files use is never touched.
 
 /** Runs a request and measures it client-side, body included. */
-async function timed(send: () => Promise<RawResponse>): Promise<{ res: RawResponse; ms: number }> {
+async function timed(send: () => Promise<JsonResponse>): Promise<{ res: JsonResponse; ms: number }> {
   const started = performance.now();
   const res = await send();
   return { res, ms: performance.now() - started };
@@ -33,7 +39,7 @@ function median(values: number[]): number {
 
 const round = (values: number[]) => values.map((v) => Math.round(v * 10) / 10);
 
-function expectUnavailable(res: RawResponse): void {
+function expectUnavailable(res: JsonResponse): void {
   expectProblem(res, 503, 'UNAVAILABLE');
   expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
 }
@@ -82,7 +88,7 @@ describe('Redis goes down and comes back', () => {
   });
 
   const submit = (userId: string, headers: Record<string, string> = {}, event = eventId) =>
-    call(baseUrl, 'POST', `/v1/events/${event}/bookings`, { json: { userId, quantity: 1 }, headers });
+    request(baseUrl, 'POST', `/v1/events/${event}/bookings`, { json: { userId, quantity: 1 }, headers });
 
   async function journalled(): Promise<number> {
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM accepted_requests`.execute(database!.db);
@@ -97,9 +103,9 @@ describe('Redis goes down and comes back', () => {
     expect(decision.status).toBe('confirmed');
     bookingId = decision.bookingId;
     expect(api!.redisBreaker.state()).toBe('closed');
-    expect((await call(baseUrl, 'GET', '/readyz')).status).toBe(200);
+    expect((await request(baseUrl, 'GET', '/readyz')).status).toBe(200);
     // With Redis up, a request id nobody submitted is simply unknown.
-    expect((await call(baseUrl, 'GET', `/v1/booking-requests/${newRequestId(eventId)}?wait=1`)).status).toBe(404);
+    expect((await request(baseUrl, 'GET', `/v1/booking-requests/${newRequestId(eventId)}?wait=1`)).status).toBe(404);
   });
 
   it('answers 503 UNAVAILABLE with Retry-After at once while Redis is down, and writes nothing', async () => {
@@ -136,28 +142,28 @@ describe('Redis goes down and comes back', () => {
     expect(keyed.ms).toBeLessThan(1000);
 
     // A long-poll of a request the API cannot look up in its queue: 503, not a wait.
-    const poll = await timed(() => call(baseUrl, 'GET', `/v1/booking-requests/${newRequestId(eventId)}?wait=10`));
+    const poll = await timed(() => request(baseUrl, 'GET', `/v1/booking-requests/${newRequestId(eventId)}?wait=10`));
     expectUnavailable(poll.res);
     expect(poll.ms).toBeLessThan(1000);
 
     // A cancellation has to go through the event's queue: 503 at once, the booking unchanged.
-    const cancel = await timed(() => call(baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`));
+    const cancel = await timed(() => request(baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`));
     expectUnavailable(cancel.res);
     expect(cancel.ms).toBeLessThan(1000);
-    const booking = await call(baseUrl, 'GET', `/v1/bookings/${bookingId}`);
+    const booking = await request(baseUrl, 'GET', `/v1/bookings/${bookingId}`);
     expect(booking.status).toBe(200);
     expect(booking.body.status).toBe('confirmed');
 
     // Not ready while Redis is down; alive all the same.
-    const ready = await timed(() => call(baseUrl, 'GET', '/readyz'));
+    const ready = await timed(() => request(baseUrl, 'GET', '/readyz'));
     console.log(`[redis-outage] /readyz while down: ${ready.res.status} in ${ready.ms.toFixed(1)} ms`);
     expect(ready.res.status).toBe(503);
     expect(ready.res.headers.get('retry-after')).not.toBeNull();
     expect(ready.res.body).toMatchObject({ checks: { postgres: 'ok', redis: 'unavailable' } });
     expect(ready.ms).toBeLessThan(1000);
-    expect((await call(baseUrl, 'GET', '/healthz')).status).toBe(200);
+    expect((await request(baseUrl, 'GET', '/healthz')).status).toBe(200);
     // Reads that need only PostgreSQL still work.
-    expect((await call(baseUrl, 'GET', `/v1/events/${eventId}`)).status).toBe(200);
+    expect((await request(baseUrl, 'GET', `/v1/events/${eventId}`)).status).toBe(200);
 
     await sleep(300);
     expect({ ...(await rowCounts(database!.db)), journal: await journalled() }).toEqual(before);
@@ -169,7 +175,7 @@ describe('Redis goes down and comes back', () => {
     const restarted = performance.now();
     await redis.start();
 
-    let accepted: RawResponse | undefined;
+    let accepted: JsonResponse | undefined;
     const statuses: number[] = [];
     while (performance.now() - restarted < 20_000) {
       const res = await submit(`after-${statuses.length}`);
@@ -200,12 +206,12 @@ describe('Redis goes down and comes back', () => {
     const decided = await Promise.all(more.map((r) => awaitDecision(baseUrl, r.body.requestId, 20)));
     expect(decided.map((d) => d.status)).toEqual(['confirmed', 'confirmed', 'confirmed', 'confirmed', 'confirmed']);
 
-    const cancel = await call(baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
+    const cancel = await request(baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
     expect(cancel.status).toBe(200);
     expect(cancel.body.status).toBe('cancelled');
-    expect((await call(baseUrl, 'GET', '/readyz')).status).toBe(200);
+    expect((await request(baseUrl, 'GET', '/readyz')).status).toBe(200);
 
-    const event = await call(baseUrl, 'GET', `/v1/events/${eventId}`);
+    const event = await request(baseUrl, 'GET', `/v1/events/${eventId}`);
     expect(event.body.available).toBe(100 - 6);
   });
 });
@@ -238,7 +244,7 @@ describe('Redis stops answering in the middle of a burst and answers again', () 
 
   it('never books a request whose client was told 503, and decides every 202', async () => {
     const eventId = (await createEvent(baseUrl, { capacity: 100_000 })).id;
-    const answers = new Map<string, RawResponse>();
+    const answers = new Map<string, JsonResponse>();
     let sent = 0;
     // Clients sending one request after another, while Redis is paused for 6 s in between. The
     // requests in flight when it stops mostly wait on their enqueue, which times out after 2 s and
@@ -250,7 +256,7 @@ describe('Redis stops answering in the middle of a burst and answers again', () 
     const client = async (c: number) => {
       while (performance.now() < stopAt) {
         const userId = `c${c}-${sent++}`;
-        answers.set(userId, await call(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId, quantity: 1 } }));
+        answers.set(userId, await request(baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId, quantity: 1 } }));
       }
     };
     const clients = Promise.all(Array.from({ length: 20 }, (_, c) => client(c)));

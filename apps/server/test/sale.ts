@@ -1,11 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Db } from '@booking/db';
+import {
+  awaitDecision,
+  DEPLOYMENT_ADMIN_KEY,
+  expectDecisionsJustified,
+  expectEventInvariants,
+  expectNoFalseSoldOut,
+  request,
+} from '@booking/test-support';
 import { expect } from 'vitest';
-
-import { awaitDecision, request } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants, expectNoFalseSoldOut } from './invariants.ts';
-import { DEPLOYMENT_ADMIN_KEY } from './processes.ts';
 
 /**
  * Runs a sale against a deployment in four waves of submissions (1 or 2 seats each), calling

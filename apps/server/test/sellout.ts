@@ -1,8 +1,6 @@
+import { awaitDecision, createEvent, expectEventInvariants, request, submit } from '@booking/test-support';
+import type { Stack } from '@booking/test-support/stack';
 import { expect } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import type { Stack } from './stack.ts';
 
 /**
  * The core concurrency check: fires 1,000 submissions for 10 seats at once, waits for every decision

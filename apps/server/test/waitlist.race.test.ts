@@ -1,10 +1,7 @@
-import { seededRandom } from '@booking/test-support';
+import { createEvent, expectEventInvariants, request, seededRandom } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { createEvent, request } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 describe('waiting list under concurrent cancellations', () => {
   let stack: Stack;

@@ -1,12 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { bookingRequestView, problemDetails } from '@booking/domain';
+import { createEvent, expectEventInvariants, request } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { createEvent, request } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 /** Submits with `Prefer: wait` and returns the answer (200 decided or waitlisted, 202, or 409). */
 function send(stack: Stack, eventId: string, userId: string, quantity: number, waitlist?: boolean) {

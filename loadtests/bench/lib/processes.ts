@@ -1,80 +1,32 @@
 // The service's roles as child processes, started the way `npm start`, `npm run start:api` and
-// `start:worker` do (Node with tsx on the role's main.ts), the throughput bench's bare-door baseline
-// started the same way, and what /proc says about them.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
+// `start:worker` do (Node with tsx on the role's main.ts), with the tests' own starter
+// (@booking/test-support/processes); the throughput bench's bare-door baseline started the same way,
+// and what /proc says about them.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { ENTRY_POINTS as SERVICE_ENTRY_POINTS, type Running, start } from '@booking/test-support/processes';
+
+export { freePort, ROOT } from '@booking/test-support/processes';
 
 export const ENTRY_POINTS = {
-  api: 'apps/api/src/main.ts',
-  worker: 'apps/worker/src/main.ts',
-  /** `npm start`: API and worker in one process. */
-  server: 'apps/server/src/main.ts',
+  ...SERVICE_ENTRY_POINTS,
   /** The throughput bench's bare-door baseline (not the product). */
   bare: 'loadtests/bench/throughput/bare-door.main.ts',
 } as const;
 
-export interface RoleProcess {
+export interface RoleProcess extends Running {
   role: keyof typeof ENTRY_POINTS;
-  child: ChildProcess;
-  pid: number;
-  /** What it printed so far (for error messages). */
-  output(): string;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it exited. */
-  stop(graceMs?: number): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /**
- * Starts a role with exactly `env` (plus PATH and HOME). `BENCH_API_NODE_OPTIONS` /
- * `BENCH_WORKER_NODE_OPTIONS` add Node flags to that role, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+ * Starts a role with exactly `env` (plus PATH and HOME), keeping the last 50,000 characters it
+ * writes. `BENCH_API_NODE_OPTIONS` / `BENCH_WORKER_NODE_OPTIONS` add Node flags to that role, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
 export function startRole(role: keyof typeof ENTRY_POINTS, env: Record<string, string>): RoleProcess {
-  const extra = (process.env[`BENCH_${role.toUpperCase()}_NODE_OPTIONS`] ?? '').split(/\s+/).filter(Boolean);
-  const child = spawn(process.execPath, [...extra, '--import', import.meta.resolve('tsx'), ENTRY_POINTS[role]], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (d: Buffer) => {
-    out += d.toString();
-    if (out.length > 100_000) out = out.slice(-50_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  return {
-    role,
-    child,
-    pid: child.pid!,
-    output: () => out,
-    async stop(graceMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const nodeOptions = (process.env[`BENCH_${role.toUpperCase()}_NODE_OPTIONS`] ?? '').split(/\s+/).filter(Boolean);
+  return { role, ...start(ENTRY_POINTS[role], env, { nodeOptions, keepBytes: 50_000 }) };
 }
 
 /** Resolves once GET `url` answers 200; fails when `proc` exits first or after `ms`. */

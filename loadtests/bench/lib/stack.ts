@@ -6,8 +6,11 @@ import { housekeepingIntervalMs, rolePoolSizes, type ServerEnv } from '@booking/
 import { createDb } from '@booking/db';
 import { createLogger, MetricsRegistry } from '@booking/observability';
 import type { RedisSettings } from '@booking/queue';
+import { createEventOver } from '@booking/test-support/http';
 import { startWorker, type WorkerHandle } from '@booking/worker';
 import type pg from 'pg';
+
+export { createEventOver };
 
 export interface StackOptions {
   databaseUrl: string;
@@ -106,21 +109,4 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       return eventId;
     },
   };
-}
-
-/** `POST /v1/events` with the admin key; returns the new event's id. */
-export async function createEventOver(
-  baseUrl: string,
-  adminKey: string,
-  name: string,
-  capacity: number,
-  extra: Record<string, unknown> = {},
-): Promise<string> {
-  const created = await fetch(`${baseUrl}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
-    body: JSON.stringify({ ...extra, name, capacity }),
-  });
-  if (created.status !== 201) throw new Error(`event creation failed: ${created.status} ${await created.text()}`);
-  return ((await created.json()) as { id: string }).id;
 }

@@ -1,11 +1,17 @@
 import { decideBookingRequest, type Decision, insertEvent } from '@booking/db';
 import { newBookingId, newEventId, newRequestId } from '@booking/domain';
-import { createTestDatabase, type TestDatabase } from '@booking/test-support';
+import {
+  awaitDecision,
+  createEvent,
+  createTestDatabase,
+  expectDecisionsJustified,
+  expectEventInvariants,
+  request,
+  submit,
+  type TestDatabase,
+} from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 describe('two workers and one event', () => {
   let stack: Stack;

@@ -11,13 +11,10 @@ import {
   KEEP_FAILED_JOBS,
   messageEntries,
 } from '@booking/queue';
-import { TEST_REDIS_URL } from '@booking/test-support';
+import { awaitDecision, createEvent, expectEventInvariants, request, submit, TEST_REDIS_URL } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 async function available(stack: Stack, eventId: string): Promise<number> {
   const res = await request(stack.baseUrl, 'GET', `/v1/events/${eventId}`);

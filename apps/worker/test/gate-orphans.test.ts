@@ -3,13 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { insertEvent } from '@booking/db';
 import { newEventId, newRequestId } from '@booking/domain';
 import { AdmissionGate, type BookJobData, createRedis, eventQueueName, gateKeys, GateOrphans, type RedisClient } from '@booking/queue';
-import { TEST_REDIS_URL } from '@booking/test-support';
+import { awaitDecision, createEvent, expectEventInvariants, request, submit, TEST_REDIS_URL } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 // What an API process that died between admitting requests and queueing their jobs leaves behind: the
 // gate's pending records and promised seats, written by the real admission script, and no job.

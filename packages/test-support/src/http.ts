@@ -1,6 +1,8 @@
-import { ADMIN_KEY } from './stack.ts';
+// HTTP helpers of the tests and the benchmarks. Bodies are parsed JSON whose shape each test asserts;
+// `any` keeps those assertions terse.
 
-// Bodies are parsed JSON whose shape each test asserts; `any` keeps those assertions terse.
+/** The admin key of the in-process test stack (`startStack`). */
+export const ADMIN_KEY = 'test-admin-key-0123456789';
 
 export interface JsonResponse<T = any> {
   status: number;
@@ -8,7 +10,11 @@ export interface JsonResponse<T = any> {
   body: T;
 }
 
-/** Sends a request and parses the JSON (or problem+json) answer. */
+/**
+ * Sends a request; the answer's body is parsed JSON when it is JSON, otherwise its raw text (so a
+ * wrong answer fails readably). `json` is serialized with `content-type: application/json` unless a
+ * content type is given; `admin` sends the stack's admin key.
+ */
 export async function request<T = any>(
   baseUrl: string,
   method: string,
@@ -24,7 +30,13 @@ export async function request<T = any>(
   if (options.admin) headers.authorization = `Bearer ${ADMIN_KEY}`;
   const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
 }
 
 /** Creates an event through the API and returns it. */
@@ -68,4 +80,21 @@ export async function awaitDecision(baseUrl: string, requestId: string, maxSecon
     if (res.status !== 200) throw new Error(`poll failed: ${res.status} ${JSON.stringify(res.body)}`);
     if (res.body.status !== 'pending' || Date.now() > deadline) return res.body;
   }
+}
+
+/** `POST /v1/events` with an admin key of the caller's (a deployment's, a benchmark's); returns the new event's id. */
+export async function createEventOver(
+  baseUrl: string,
+  adminKey: string,
+  name: string,
+  capacity: number,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const created = await fetch(`${baseUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+    body: JSON.stringify({ ...extra, name, capacity }),
+  });
+  if (created.status !== 201) throw new Error(`event creation failed: ${created.status} ${await created.text()}`);
+  return ((await created.json()) as { id: string }).id;
 }

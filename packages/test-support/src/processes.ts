@@ -4,9 +4,11 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-import { createTestDatabase, deleteKeys, TEST_REDIS_URL, uniquePrefix } from '@booking/test-support';
+import { createTestDatabase } from './database.ts';
+import { TEST_REDIS_URL } from './env.ts';
+import { deleteKeys, uniquePrefix } from './redis.ts';
 
-// Helpers for tests that run the real entry points as child processes.
+// Helpers for tests and benchmarks that run the real entry points as child processes.
 
 /**
  * Runs `fn` with the environment of an entry point on a database and a key prefix of its own (plus
@@ -44,26 +46,54 @@ export const ENTRY_POINTS = {
 
 export interface Running {
   child: ChildProcess;
+  pid: number;
+  /** What it wrote so far: `--- stdout`, then `--- stderr` (each the last `keepBytes`, when given). */
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it exited. */
+  stop(graceMs?: number): Promise<void>;
 }
 
-/** Starts an entry point from its source the way `npm run dev` does (tsx), with exactly `env` (plus PATH/HOME). */
-export function start(entry: string, env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+export interface StartOptions {
+  /** Node flags before the entry point (e.g. `--cpu-prof`). */
+  nodeOptions?: string[];
+  /** Keep only the last this many characters of each stream (long runs); all of it by default. */
+  keepBytes?: number;
+}
+
+/**
+ * Starts an entry point from its source the way `npm run dev` does (tsx), with exactly `env` (plus
+ * PATH/HOME), in the repository's root.
+ */
+export function start(entry: string, env: Record<string, string>, options: StartOptions = {}): Running {
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), '--import', 'tsx', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const keep = options.keepBytes;
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const bounded = (text: string) => (keep !== undefined && text.length > 2 * keep ? text.slice(-keep) : text);
+  child.stdout.on('data', (d: Buffer) => (out = bounded(out + d.toString())));
+  child.stderr.on('data', (d: Buffer) => (err = bounded(err + d.toString())));
   const exited = once(child, 'exit').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
   }));
-  return { child, output: () => `--- stdout\n${out}\n--- stderr\n${err}`, exited };
+  return {
+    child,
+    pid: child.pid!,
+    output: () => `--- stdout\n${out}\n--- stderr\n${err}`,
+    exited,
+    async stop(graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
 
 export function stderrOf(run: Running): string {

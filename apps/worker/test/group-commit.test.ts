@@ -1,14 +1,12 @@
 import { insertEvent } from '@booking/db';
 import { newEventId, newRequestId } from '@booking/domain';
 import { type BookingRequestData, type BookJobData, eventQueueName, gateKeys } from '@booking/queue';
-import { TEST_REDIS_URL } from '@booking/test-support';
+import { expectDecisionsJustified, expectEventInvariants, TEST_REDIS_URL } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 /** Total count of the transactions histogram (one observation per transaction that decided anything). */
 async function transactions(stack: Stack): Promise<number> {

@@ -1,13 +1,12 @@
 import { createOpenApiRegistry, generateOpenApiDocument } from '@booking/api';
 import { bookingAccepted, bookingRequestView, bookingView, ERROR_STATUS, errorCode, eventView, problemDetails } from '@booking/domain';
+import { awaitDecision, request, unknownId } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 
 import { type ServedRoute, servedRoutes, toOpenApiPath } from './express-routes.ts';
-import { awaitDecision } from './http.ts';
-import { call, unknownId } from './route-helpers.ts';
-import { type Stack, startStack } from './stack.ts';
 
 // The generated document is plain JSON; `any` lets the walks below index into it freely.
 
@@ -235,7 +234,7 @@ describe('the OpenAPI document', () => {
 
 describe('the API as the document describes it', () => {
   it('serves the document at /openapi.json', async () => {
-    const res = await call(stack.baseUrl, 'GET', '/openapi.json');
+    const res = await request(stack.baseUrl, 'GET', '/openapi.json');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.body).toEqual(JSON.parse(JSON.stringify(document)));
@@ -262,9 +261,9 @@ describe('the API as the document describes it', () => {
   });
 
   it('describes the real answers of a booking from creation to cancellation', async () => {
-    const created = await call(stack.baseUrl, 'POST', '/v1/events', { admin: true, json: { name: 'Documented', capacity: 3 } });
+    const created = await request(stack.baseUrl, 'POST', '/v1/events', { admin: true, json: { name: 'Documented', capacity: 3 } });
     expectValid(eventView, created.body, 'POST /v1/events 201');
-    const accepted = await call(stack.baseUrl, 'POST', `/v1/events/${created.body.id}/bookings`, {
+    const accepted = await request(stack.baseUrl, 'POST', `/v1/events/${created.body.id}/bookings`, {
       json: { userId: 'u1', quantity: 2 },
     });
     expect(accepted.status).toBe(202);
@@ -272,15 +271,15 @@ describe('the API as the document describes it', () => {
     const decided = await awaitDecision(stack.baseUrl, accepted.body.requestId);
     expect(decided.status).toBe('confirmed');
     expectValid(bookingRequestView, decided, 'GET booking request 200');
-    const booking = await call(stack.baseUrl, 'GET', `/v1/bookings/${decided.bookingId}`);
+    const booking = await request(stack.baseUrl, 'GET', `/v1/bookings/${decided.bookingId}`);
     expectValid(bookingView, booking.body, 'GET booking 200');
-    const cancelled = await call(stack.baseUrl, 'POST', `/v1/bookings/${decided.bookingId}/cancel`);
+    const cancelled = await request(stack.baseUrl, 'POST', `/v1/bookings/${decided.bookingId}/cancel`);
     expect(cancelled.body.status).toBe('cancelled');
     expectValid(bookingView, cancelled.body, 'POST cancel 200');
   });
 
   it('describes the real problem answers, down to their type URI and title', async () => {
-    const res = await call(stack.baseUrl, 'GET', `/v1/events/${unknownId()}`);
+    const res = await request(stack.baseUrl, 'GET', `/v1/events/${unknownId()}`);
     expectValid(problemDetails, res.body, 'GET unknown event');
     const example =
       document.paths['/v1/events/{eventId}'].get.responses['404'].content['application/problem+json'].examples.EVENT_NOT_FOUND.value;

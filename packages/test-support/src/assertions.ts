@@ -3,45 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '@booking/db';
 import { expect } from 'vitest';
 
-import { ADMIN_KEY } from './stack.ts';
+import type { JsonResponse } from './http.ts';
 
-export interface RawResponse<T = any> {
-  status: number;
-  headers: Headers;
-  /** Parsed JSON when the answer is JSON, otherwise the raw text (so a wrong answer fails readably). */
-  body: T;
-}
-
-/**
- * Sends a request without assuming the answer is JSON. `json` is serialized with
- * `content-type: application/json` unless a content type is given.
- */
-export async function call(
-  baseUrl: string,
-  method: string,
-  path: string,
-  options: { json?: unknown; body?: string; headers?: Record<string, string>; admin?: boolean } = {},
-): Promise<RawResponse> {
-  const headers: Record<string, string> = { ...options.headers };
-  let body = options.body;
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json);
-    headers['content-type'] ??= 'application/json';
-  }
-  if (options.admin) headers.authorization = `Bearer ${ADMIN_KEY}`;
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed };
-}
+// Assertions on the contract's answers and the database, shared by the tests.
 
 /** Asserts a contract error answer: status, problem+json media type, `{type,title,status,detail,code}`. */
-export function expectProblem(res: RawResponse, status: number, code: string): void {
+export function expectProblem(res: JsonResponse, status: number, code: string): void {
   expect({ status: res.status, body: res.body }).toMatchObject({ status, body: { code } });
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json(;|$)/);
   const body = res.body as Record<string, unknown>;
@@ -58,7 +25,7 @@ export function expectProblem(res: RawResponse, status: number, code: string): v
 }
 
 /** Asserts `400 VALIDATION_FAILED` whose `errors` list has an entry for `field`. */
-export function expectFieldProblem(res: RawResponse, field: string): void {
+export function expectFieldProblem(res: JsonResponse, field: string): void {
   expectProblem(res, 400, 'VALIDATION_FAILED');
   const errors = (res.body as { errors?: { field: string; message: string }[] }).errors;
   expect(errors, 'errors list').toEqual(expect.any(Array));

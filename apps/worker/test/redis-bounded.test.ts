@@ -17,14 +17,11 @@ import {
   MAX_REQUESTS_PER_JOB,
   type RedisClient,
 } from '@booking/queue';
-import { TEST_REDIS_URL } from '@booking/test-support';
+import { awaitDecision, createEvent, expectEventInvariants, request, submit, TEST_REDIS_URL } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 /** Every key under `pattern`, found with SCAN. */
 async function scanKeys(redis: RedisClient, pattern: string): Promise<string[]> {

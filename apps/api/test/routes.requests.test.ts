@@ -1,10 +1,17 @@
+import {
+  awaitDecision,
+  createEvent,
+  expectFieldProblem,
+  expectProblem,
+  ISO_INSTANT,
+  request,
+  submit,
+  unknownId,
+} from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { awaitDecision, createEvent, submit } from './http.ts';
-import { call, expectFieldProblem, expectProblem, ISO_INSTANT, unknownId } from './route-helpers.ts';
-import { type Stack, startStack } from './stack.ts';
-
-const poll = (stack: Stack, requestId: string, query = '') => call(stack.baseUrl, 'GET', `/v1/booking-requests/${requestId}${query}`);
+const poll = (stack: Stack, requestId: string, query = '') => request(stack.baseUrl, 'GET', `/v1/booking-requests/${requestId}${query}`);
 
 describe('GET /v1/booking-requests/:requestId while no worker runs', () => {
   // No worker at first: requests stay pending until a test starts one.
@@ -100,7 +107,7 @@ describe('GET /v1/booking-requests/:requestId', () => {
       decidedAt: expect.stringMatching(ISO_INSTANT),
     });
     expect(Date.parse(decided.decidedAt)).toBeGreaterThanOrEqual(Date.parse(decided.acceptedAt));
-    const booking = await call(stack.baseUrl, 'GET', `/v1/bookings/${decided.bookingId}`);
+    const booking = await request(stack.baseUrl, 'GET', `/v1/bookings/${decided.bookingId}`);
     expect(booking.body).toMatchObject({ id: decided.bookingId, userId: 'dave', quantity: 2, status: 'confirmed' });
   });
 

@@ -1,10 +1,10 @@
 import { request as httpRequest } from 'node:http';
 
+import { createEvent, submit } from '@booking/test-support';
+import { ADMIN_KEY, type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AUDIENCE, hsToken, ISSUER, TEST_SECRET, unsignedToken } from '../../api/test/tokens.ts';
-import { createEvent, submit } from './http.ts';
-import { ADMIN_KEY, type Stack, startStack } from './stack.ts';
+import { AUDIENCE, hsToken, ISSUER, TEST_SECRET, unsignedToken } from './tokens.ts';
 
 interface Raw {
   status: number;

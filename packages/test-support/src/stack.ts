@@ -2,10 +2,18 @@ import { type ApiHandle, type ApiOptions, startApi } from '@booking/api';
 import type { Db } from '@booking/db';
 import { MetricsRegistry } from '@booking/observability';
 import type { RedisSettings } from '@booking/queue';
-import { createTestDatabase, deleteKeys, TEST_REDIS_URL, type TestDatabase, testLogger, uniquePrefix } from '@booking/test-support';
 import { startWorker, type WorkerHandle } from '@booking/worker';
 
-export const ADMIN_KEY = 'test-admin-key-0123456789';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { TEST_REDIS_URL } from './env.ts';
+import { ADMIN_KEY } from './http.ts';
+import { testLogger } from './logger.ts';
+import { deleteKeys, uniquePrefix } from './redis.ts';
+
+// One API and N workers in this process, for tests (imported as @booking/test-support/stack, so that
+// the other helpers load neither the API nor the worker).
+
+export { ADMIN_KEY };
 
 export interface StackOptions {
   workers?: number;

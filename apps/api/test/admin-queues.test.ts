@@ -1,9 +1,7 @@
 import { eventQueueName } from '@booking/queue';
+import { basicAuth, createEvent, expectProblem, request, submit } from '@booking/test-support';
+import { ADMIN_KEY, type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { createEvent, submit } from './http.ts';
-import { basicAuth, call, expectProblem } from './route-helpers.ts';
-import { ADMIN_KEY, type Stack, startStack } from './stack.ts';
 
 // No worker: booking requests stay waiting in their queues, where the dashboard can count them.
 let stack: Stack;
@@ -24,7 +22,7 @@ interface ShownQueue {
 }
 
 async function shownQueues(): Promise<ShownQueue[]> {
-  const res = await call(stack.baseUrl, 'GET', '/admin/queues/api/queues', { headers: asAdmin });
+  const res = await request(stack.baseUrl, 'GET', '/admin/queues/api/queues', { headers: asAdmin });
   expect(res.status).toBe(200);
   return (res.body as { queues: ShownQueue[] }).queues;
 }
@@ -41,19 +39,19 @@ async function queueOf(eventId: string, timeoutMs = 15_000): Promise<ShownQueue 
 
 describe('/admin/queues', () => {
   it('answers 401 with a Basic-auth challenge without credentials, so a browser asks to log in', async () => {
-    const res = await call(stack.baseUrl, 'GET', '/admin/queues');
+    const res = await request(stack.baseUrl, 'GET', '/admin/queues');
     expectProblem(res, 401, 'UNAUTHORIZED');
     expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="[^"]+"$/);
   });
 
   it('answers 401 to a wrong Basic-auth password', async () => {
-    const res = await call(stack.baseUrl, 'GET', '/admin/queues', { headers: { authorization: basicAuth('not-the-key') } });
+    const res = await request(stack.baseUrl, 'GET', '/admin/queues', { headers: { authorization: basicAuth('not-the-key') } });
     expectProblem(res, 401, 'UNAUTHORIZED');
   });
 
   it("answers 401 to the dashboard's JSON calls and assets without credentials", async () => {
     for (const path of ['/admin/queues/api/queues', '/admin/queues/static/favicon-32x32.png']) {
-      expectProblem(await call(stack.baseUrl, 'GET', path), 401, 'UNAUTHORIZED');
+      expectProblem(await request(stack.baseUrl, 'GET', path), 401, 'UNAUTHORIZED');
     }
   });
 
@@ -96,7 +94,7 @@ describe('/admin/queues', () => {
     expect((await submit(stack.baseUrl, event.id, 'u1', 1)).status).toBe(202);
     expect(await queueOf(event.id)).toBeDefined();
     const name = encodeURIComponent(eventQueueName(event.id));
-    const res = await call(stack.baseUrl, 'PUT', `/admin/queues/api/queues/${name}/empty`, { headers: asAdmin });
+    const res = await request(stack.baseUrl, 'PUT', `/admin/queues/api/queues/${name}/empty`, { headers: asAdmin });
     expect(res.status).toBe(405);
     expect((await queueOf(event.id))!.counts.waiting).toBe(1);
   });

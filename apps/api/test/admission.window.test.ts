@@ -1,13 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { awaitDecision, createEvent, expectProblem, fromNow, request } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { awaitDecision, createEvent } from './http.ts';
-import { call, expectProblem, fromNow } from './route-helpers.ts';
-import { type Stack, startStack } from './stack.ts';
-
 function book(stack: Stack, eventId: string, userId: string, quantity = 1) {
-  return call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId, quantity } });
+  return request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json: { userId, quantity } });
 }
 
 /** Sleeps until `iso` is at least `marginMs` in the past. */
@@ -99,7 +97,7 @@ describe('the sales window', () => {
     const res = await book(stack, event.id, 'last-minute');
     expect(res.status).toBe(202);
     await until(salesEndAt);
-    const pending = await call(stack.baseUrl, 'GET', `/v1/booking-requests/${res.body.requestId}`);
+    const pending = await request(stack.baseUrl, 'GET', `/v1/booking-requests/${res.body.requestId}`);
     expect(pending.body.status).toBe('pending');
 
     await stack.startWorker();

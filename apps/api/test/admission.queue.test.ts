@@ -1,9 +1,6 @@
+import { awaitDecision, createEvent, expectEventInvariants, expectProblem, request, submit } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { call, expectProblem } from './route-helpers.ts';
-import { type Stack, startStack } from './stack.ts';
 
 describe('queue position while no worker runs', () => {
   let stack: Stack;
@@ -57,7 +54,7 @@ describe('a cancellation on a sold-out event', () => {
     expect(held.status).toBe('confirmed');
 
     const path = `/v1/events/${event.id}/bookings`;
-    expectProblem(await call(stack.baseUrl, 'POST', path, { json: { userId: 'early', quantity: 1 } }), 409, 'SOLD_OUT');
+    expectProblem(await request(stack.baseUrl, 'POST', path, { json: { userId: 'early', quantity: 1 } }), 409, 'SOLD_OUT');
 
     expect((await request(stack.baseUrl, 'POST', `/v1/bookings/${held.bookingId}/cancel`)).status).toBe(200);
     const later = await submit(stack.baseUrl, event.id, 'later', 2);

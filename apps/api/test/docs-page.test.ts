@@ -1,6 +1,5 @@
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { type Stack, startStack } from './stack.ts';
 
 // The Swagger UI page that shows the OpenAPI document (openapi.test.ts tests the document itself).
 

@@ -1,9 +1,7 @@
+import { awaitDecision, createEvent, expectDecisionsJustified, expectEventInvariants, type JsonResponse } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, type JsonResponse } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 const USERS = 600;
 const PER_USER = 5;

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
+import { createEvent, expectProblem, request, submit } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { createEvent, request, submit } from './http.ts';
-import { expectProblem } from './route-helpers.ts';
-import { type Stack, startStack } from './stack.ts';
 
 describe('POST /v1/events/:eventId/bookings with Prefer: wait=N (submit and wait in one round trip)', () => {
   let stack: Stack;

@@ -1,7 +1,6 @@
+import { basicAuth, expectFieldProblem, expectProblem, ISO_INSTANT, request, rowCounts, unknownId } from '@booking/test-support';
+import { ADMIN_KEY, type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { basicAuth, call, expectFieldProblem, expectProblem, ISO_INSTANT, rowCounts, unknownId } from './route-helpers.ts';
-import { ADMIN_KEY, type Stack, startStack } from './stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -12,7 +11,7 @@ afterAll(async () => {
 });
 
 const createEvent = (json: unknown, headers: Record<string, string> = {}) =>
-  call(stack.baseUrl, 'POST', '/v1/events', { json, headers: { authorization: `Bearer ${ADMIN_KEY}`, ...headers } });
+  request(stack.baseUrl, 'POST', '/v1/events', { json, headers: { authorization: `Bearer ${ADMIN_KEY}`, ...headers } });
 
 describe('POST /v1/events', () => {
   it('creates an event with every field and answers 201 with its Location', async () => {
@@ -50,7 +49,7 @@ describe('POST /v1/events', () => {
   });
 
   it('accepts the admin key as a Basic-auth password', async () => {
-    const res = await call(stack.baseUrl, 'POST', '/v1/events', {
+    const res = await request(stack.baseUrl, 'POST', '/v1/events', {
       json: { name: 'Basic', capacity: 5 },
       headers: { authorization: basicAuth(ADMIN_KEY) },
     });
@@ -98,7 +97,7 @@ describe('POST /v1/events', () => {
   });
 
   it('answers 400 VALIDATION_FAILED for malformed JSON', async () => {
-    const res = await call(stack.baseUrl, 'POST', '/v1/events', {
+    const res = await request(stack.baseUrl, 'POST', '/v1/events', {
       admin: true,
       body: '{"name": "E", "capacity": ',
       headers: { 'content-type': 'application/json' },
@@ -107,7 +106,7 @@ describe('POST /v1/events', () => {
   });
 
   it('answers 401 UNAUTHORIZED without an Authorization header', async () => {
-    const res = await call(stack.baseUrl, 'POST', '/v1/events', { json: { name: 'E', capacity: 10 } });
+    const res = await request(stack.baseUrl, 'POST', '/v1/events', { json: { name: 'E', capacity: 10 } });
     expectProblem(res, 401, 'UNAUTHORIZED');
   });
 
@@ -121,12 +120,12 @@ describe('POST /v1/events', () => {
   });
 
   it('answers 401 before looking at an invalid body', async () => {
-    const res = await call(stack.baseUrl, 'POST', '/v1/events', { json: { capacity: 0 } });
+    const res = await request(stack.baseUrl, 'POST', '/v1/events', { json: { capacity: 0 } });
     expectProblem(res, 401, 'UNAUTHORIZED');
   });
 
   it('answers 415 UNSUPPORTED_MEDIA_TYPE for a body that is not JSON', async () => {
-    const res = await call(stack.baseUrl, 'POST', '/v1/events', {
+    const res = await request(stack.baseUrl, 'POST', '/v1/events', {
       admin: true,
       body: 'name=E&capacity=10',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -147,7 +146,7 @@ describe('POST /v1/events', () => {
       createEvent({ name: 'E', capacity: 10, colour: 'red' }),
       createEvent({ name: 'E', capacity: 10, padding: 'x'.repeat(17 * 1024) }),
       createEvent({ name: 'E', capacity: 10 }, { authorization: 'Bearer wrong' }),
-      call(stack.baseUrl, 'POST', '/v1/events', { json: { name: 'E', capacity: 10 } }),
+      request(stack.baseUrl, 'POST', '/v1/events', { json: { name: 'E', capacity: 10 } }),
     ]);
     expect(answers.map((r) => r.status)).toEqual([400, 400, 400, 413, 401, 401]);
     expect(await rowCounts(stack.db)).toEqual(before);
@@ -157,13 +156,13 @@ describe('POST /v1/events', () => {
 describe('GET /v1/events/:eventId', () => {
   it('answers 200 with the event as created', async () => {
     const created = await createEvent({ name: 'Read me', capacity: 7, maxPerUser: 2 });
-    const res = await call(stack.baseUrl, 'GET', `/v1/events/${created.body.id}`);
+    const res = await request(stack.baseUrl, 'GET', `/v1/events/${created.body.id}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual(created.body);
   });
 
   it('answers 404 EVENT_NOT_FOUND for an unknown id', async () => {
-    expectProblem(await call(stack.baseUrl, 'GET', `/v1/events/${unknownId()}`), 404, 'EVENT_NOT_FOUND');
+    expectProblem(await request(stack.baseUrl, 'GET', `/v1/events/${unknownId()}`), 404, 'EVENT_NOT_FOUND');
   });
 
   it.each([
@@ -171,18 +170,18 @@ describe('GET /v1/events/:eventId', () => {
     ['a very long id', 'x'.repeat(2000)],
     ['SQL', encodeURIComponent("' OR 1=1 --")],
   ])('answers 404 EVENT_NOT_FOUND for a garbage id (%s)', async (_case, id) => {
-    expectProblem(await call(stack.baseUrl, 'GET', `/v1/events/${id}`), 404, 'EVENT_NOT_FOUND');
+    expectProblem(await request(stack.baseUrl, 'GET', `/v1/events/${id}`), 404, 'EVENT_NOT_FOUND');
   });
 });
 
 describe('operations and unknown routes', () => {
   it('answers 200 on /healthz', async () => {
-    const res = await call(stack.baseUrl, 'GET', '/healthz');
+    const res = await request(stack.baseUrl, 'GET', '/healthz');
     expect(res.status).toBe(200);
   });
 
   it('answers 200 on /readyz with each check ok', async () => {
-    const res = await call(stack.baseUrl, 'GET', '/readyz');
+    const res = await request(stack.baseUrl, 'GET', '/readyz');
     expect({ status: res.status, body: res.body }).toEqual({
       status: 200,
       body: { status: 'ready', checks: { postgres: 'ok', redis: 'ok' } },
@@ -190,11 +189,11 @@ describe('operations and unknown routes', () => {
   });
 
   it('answers 404 NOT_FOUND problem+json for an unknown route', async () => {
-    expectProblem(await call(stack.baseUrl, 'GET', '/v1/nothing-here'), 404, 'NOT_FOUND');
+    expectProblem(await request(stack.baseUrl, 'GET', '/v1/nothing-here'), 404, 'NOT_FOUND');
   });
 
   it('answers 404 NOT_FOUND problem+json for an unserved method', async () => {
-    expectProblem(await call(stack.baseUrl, 'DELETE', `/v1/events/${unknownId()}`), 404, 'NOT_FOUND');
+    expectProblem(await request(stack.baseUrl, 'DELETE', `/v1/events/${unknownId()}`), 404, 'NOT_FOUND');
   });
 });
 
@@ -208,7 +207,7 @@ describe('an id in the path that is not valid percent-encoding', () => {
     ['POST', '/v1/bookings/%E0%A4%A/cancel', 'BOOKING_NOT_FOUND'],
   ];
   it.each(routes)('gets a 4xx problem, not a 5xx, from %s %s', async (method, path, notFoundCode, json) => {
-    const res = await call(stack.baseUrl, method, path, json === undefined ? {} : { json });
+    const res = await request(stack.baseUrl, method, path, json === undefined ? {} : { json });
     expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
     expectProblem(res, res.status, res.status === 404 ? notFoundCode : 'VALIDATION_FAILED');
   });

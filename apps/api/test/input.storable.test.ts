@@ -1,8 +1,6 @@
+import { awaitDecision, createEvent, expectFieldProblem, expectProblem, request, rowCounts, unknownId } from '@booking/test-support';
+import { ADMIN_KEY, type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent } from './http.ts';
-import { call, expectFieldProblem, expectProblem, rowCounts, unknownId } from './route-helpers.ts';
-import { ADMIN_KEY, type Stack, startStack } from './stack.ts';
 
 // PostgreSQL stores neither the NUL character (in text or jsonb) nor unpaired UTF-16 surrogates
 // (jsonb refuses them; text would silently get U+FFFD instead). Every string the API takes is refused
@@ -27,9 +25,9 @@ const HOSTILE: [string, string][] = [
 ];
 
 const createEventRaw = (json: unknown) =>
-  call(stack.baseUrl, 'POST', '/v1/events', { json, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+  request(stack.baseUrl, 'POST', '/v1/events', { json, headers: { authorization: `Bearer ${ADMIN_KEY}` } });
 
-const book = (eventId: string, json: unknown) => call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json });
+const book = (eventId: string, json: unknown) => request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json });
 
 async function journalRows(): Promise<number> {
   const row = await stack.db
@@ -70,7 +68,7 @@ describe('POST /v1/events with text or numbers PostgreSQL cannot store', () => {
     const res = await createEventRaw({ name: 'Gig 🎸 𝄞', capacity: 3, maxPerUser: 3 });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body).toMatchObject({ name: 'Gig 🎸 𝄞', capacity: 3, maxPerUser: 3 });
-    const read = await call(stack.baseUrl, 'GET', `/v1/events/${res.body.id}`);
+    const read = await request(stack.baseUrl, 'GET', `/v1/events/${res.body.id}`);
     expect(read.body.name).toBe('Gig 🎸 𝄞');
   });
 });
@@ -86,7 +84,7 @@ describe('POST /v1/events/:eventId/bookings with a userId PostgreSQL cannot stor
   });
 
   it('answers 400 for the body of the report, {"userId":"\\u0000","quantity":1}, sent as raw JSON', async () => {
-    const res = await call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
+    const res = await request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
       body: '{"userId":"\\u0000","quantity":1}',
       headers: { 'content-type': 'application/json' },
     });
@@ -137,17 +135,17 @@ describe('ids in the path that PostgreSQL cannot store', () => {
     ids.map(([what, id]) => [`${method} ${path(':id')}`, what, method, path(id), field, json] as const),
   );
   it.each(cases)('%s answers 400 naming the id when it holds %s', async (_route, _what, method, path, field, json) => {
-    const res = await call(stack.baseUrl, method, path, json === undefined ? {} : { json });
+    const res = await request(stack.baseUrl, method, path, json === undefined ? {} : { json });
     expectFieldProblem(res, field);
   });
 
   it('a booking request id whose event part holds a NUL character answers 400 too', async () => {
-    const res = await call(stack.baseUrl, 'GET', `/v1/booking-requests/${unknownId()}%00.${unknownId()}?wait=1`);
+    const res = await request(stack.baseUrl, 'GET', `/v1/booking-requests/${unknownId()}%00.${unknownId()}?wait=1`);
     expectFieldProblem(res, 'requestId');
   });
 
   it('an id that is percent-encoded UTF-8 of a surrogate (not valid UTF-8) answers 400', async () => {
-    expectProblem(await call(stack.baseUrl, 'GET', '/v1/events/%ED%A0%80'), 400, 'VALIDATION_FAILED');
+    expectProblem(await request(stack.baseUrl, 'GET', '/v1/events/%ED%A0%80'), 400, 'VALIDATION_FAILED');
   });
 });
 
@@ -161,7 +159,7 @@ describe('headers and the query', () => {
     ['a tab', 'key\tkey'],
     ['a byte past ASCII', 'key\u00ff'],
   ])('an Idempotency-Key with %s answers 400 naming the header', async (_case, key) => {
-    const res = await call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
+    const res = await request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
       json: { userId: 'keyed', quantity: 1 },
       headers: { 'idempotency-key': key },
     });
@@ -169,7 +167,7 @@ describe('headers and the query', () => {
   });
 
   it.each([['%00'], ['2147483648'], ['1e400']])('?wait=%s answers 400 naming `wait`', async (wait) => {
-    const res = await call(stack.baseUrl, 'GET', `/v1/booking-requests/${unknownId()}.${unknownId()}?wait=${wait}`);
+    const res = await request(stack.baseUrl, 'GET', `/v1/booking-requests/${unknownId()}.${unknownId()}?wait=${wait}`);
     expectFieldProblem(res, 'wait');
   });
 });

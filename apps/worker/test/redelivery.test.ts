@@ -3,13 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cancelBooking, decideBookingRequest, insertEvent } from '@booking/db';
 import { type BookingRequestView, newBookingId, newEventId, newRequestId } from '@booking/domain';
 import { createRedis, type DecisionMessage, decisionsChannel, eventQueueName, KEEP_FAILED_JOBS, type RedisClient } from '@booking/queue';
-import { TEST_REDIS_URL } from '@booking/test-support';
+import { awaitDecision, createEvent, expectEventInvariants, request, submit, TEST_REDIS_URL } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 const redis = { url: TEST_REDIS_URL, cluster: false };
 

@@ -2,12 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { findAcceptedRequest } from '@booking/db';
-import { deleteKeys } from '@booking/test-support';
+import { awaitDecision, createEvent, deleteKeys, expectProblem, request, rowCounts, submit } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { call, expectProblem, rowCounts } from './route-helpers.ts';
-import { type Stack, startStack } from './stack.ts';
 
 describe('Idempotency-Key on POST /v1/events/:eventId/bookings', () => {
   let stack: Stack;
@@ -49,7 +46,7 @@ describe('Idempotency-Key on POST /v1/events/:eventId/bookings', () => {
     const key = randomUUID();
     expect((await submit(stack.baseUrl, event.id, 'reuser', 1, withKey(key))).status).toBe(202);
     const path = `/v1/events/${event.id}/bookings`;
-    const res = await call(stack.baseUrl, 'POST', path, { json: { userId: 'reuser', quantity: 2 }, headers: withKey(key) });
+    const res = await request(stack.baseUrl, 'POST', path, { json: { userId: 'reuser', quantity: 2 }, headers: withKey(key) });
     expectProblem(res, 422, 'IDEMPOTENCY_KEY_REUSED');
   });
 
@@ -70,7 +67,7 @@ describe('Idempotency-Key on POST /v1/events/:eventId/bookings', () => {
     expect(held.status).toBe('confirmed');
     const key = randomUUID();
     const path = `/v1/events/${event.id}/bookings`;
-    const send = () => call(stack.baseUrl, 'POST', path, { json: { userId: 'late', quantity: 1 }, headers: withKey(key) });
+    const send = () => request(stack.baseUrl, 'POST', path, { json: { userId: 'late', quantity: 1 }, headers: withKey(key) });
     expectProblem(await send(), 409, 'SOLD_OUT');
 
     const cancelled = await request(stack.baseUrl, 'POST', `/v1/bookings/${held.bookingId}/cancel`);
@@ -111,7 +108,7 @@ describe('Idempotency-Key on POST /v1/events/:eventId/bookings', () => {
       const again = await submit(stack.baseUrl, event.id, 'durable', 2, withKey(key));
       expect(again.status).toBe(202);
       expect(again.body).toMatchObject({ requestId: first.body.requestId, eventId: event.id, userId: 'durable', quantity: 2 });
-      const reused = await call(stack.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, {
+      const reused = await request(stack.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, {
         json: { userId: 'durable', quantity: 1 },
         headers: withKey(key),
       });

@@ -1,8 +1,6 @@
+import { awaitDecision, createEvent, expectEventInvariants, request, submit } from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, request, submit } from './http.ts';
-import { expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 type Expected = { status: 'confirmed' } | { status: 'rejected'; reason: 'SOLD_OUT' };
 

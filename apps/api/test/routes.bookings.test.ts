@@ -1,8 +1,16 @@
+import {
+  awaitDecision,
+  createEvent,
+  expectFieldProblem,
+  expectProblem,
+  fromNow,
+  ISO_INSTANT,
+  request,
+  rowCounts,
+  unknownId,
+} from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent } from './http.ts';
-import { call, expectFieldProblem, expectProblem, fromNow, ISO_INSTANT, rowCounts, unknownId } from './route-helpers.ts';
-import { type Stack, startStack } from './stack.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -13,9 +21,9 @@ afterAll(async () => {
 });
 
 const book = (eventId: string, json: unknown, headers: Record<string, string> = {}) =>
-  call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json, headers });
+  request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, { json, headers });
 
-const available = async (eventId: string): Promise<number> => (await call(stack.baseUrl, 'GET', `/v1/events/${eventId}`)).body.available;
+const available = async (eventId: string): Promise<number> => (await request(stack.baseUrl, 'GET', `/v1/events/${eventId}`)).body.available;
 
 /** Books `quantity` seats and waits for the confirmation; returns the booking id. */
 async function confirmedBooking(eventId: string, userId: string, quantity: number): Promise<string> {
@@ -74,7 +82,7 @@ describe('POST /v1/events/:eventId/bookings', () => {
   });
 
   it('answers 400 VALIDATION_FAILED for malformed JSON', async () => {
-    const res = await call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
+    const res = await request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
       body: '{"userId": "bob", ',
       headers: { 'content-type': 'application/json' },
     });
@@ -104,7 +112,7 @@ describe('POST /v1/events/:eventId/bookings', () => {
   });
 
   it('answers 415 UNSUPPORTED_MEDIA_TYPE for a body that is not JSON', async () => {
-    const res = await call(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
+    const res = await request(stack.baseUrl, 'POST', `/v1/events/${eventId}/bookings`, {
       body: 'userId=bob&quantity=1',
       headers: { 'content-type': 'text/plain' },
     });
@@ -179,8 +187,8 @@ describe('POST /v1/events/:eventId/bookings', () => {
       book(event.id, { userId: 'bob', quantity: 1, price: 0 }),
       book(event.id, { userId: 'bob', quantity: 1 }, { 'idempotency-key': 'k'.repeat(256) }),
       book(event.id, { userId: 'bob', quantity: 1, padding: 'x'.repeat(17 * 1024) }),
-      call(stack.baseUrl, 'POST', path, { body: '{"userId": ', headers: { 'content-type': 'application/json' } }),
-      call(stack.baseUrl, 'POST', path, { body: 'userId=bob', headers: { 'content-type': 'text/plain' } }),
+      request(stack.baseUrl, 'POST', path, { body: '{"userId": ', headers: { 'content-type': 'application/json' } }),
+      request(stack.baseUrl, 'POST', path, { body: 'userId=bob', headers: { 'content-type': 'text/plain' } }),
     ];
     const statuses = (await Promise.all(bad)).map((r) => r.status);
     expect(statuses.filter((s) => s === 202 || s >= 500)).toEqual([]);
@@ -206,7 +214,7 @@ describe('POST /v1/events/:eventId/bookings with a per-user rate limit', () => {
 
   it('answers 429 RATE_LIMITED with Retry-After once one user is over the limit', async () => {
     const event = await createEvent(limited.baseUrl, { capacity: 100 });
-    const send = () => call(limited.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, { json: { userId: 'flooder', quantity: 1 } });
+    const send = () => request(limited.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, { json: { userId: 'flooder', quantity: 1 } });
     for (let i = 0; i < 3; i++) expect((await send()).status).toBe(202);
     const res = await send();
     expectProblem(res, 429, 'RATE_LIMITED');
@@ -215,7 +223,7 @@ describe('POST /v1/events/:eventId/bookings with a per-user rate limit', () => {
 
   it('keeps accepting other users while one is limited', async () => {
     const event = await createEvent(limited.baseUrl, { capacity: 100 });
-    const send = (userId: string) => call(limited.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, { json: { userId, quantity: 1 } });
+    const send = (userId: string) => request(limited.baseUrl, 'POST', `/v1/events/${event.id}/bookings`, { json: { userId, quantity: 1 } });
     for (let i = 0; i < 4; i++) await send('greedy');
     expect((await send('patient')).status).toBe(202);
   });
@@ -225,7 +233,7 @@ describe('GET /v1/bookings/:bookingId', () => {
   it('answers 200 with the confirmed booking', async () => {
     const event = await createEvent(stack.baseUrl, { capacity: 10 });
     const bookingId = await confirmedBooking(event.id, 'carol', 3);
-    const res = await call(stack.baseUrl, 'GET', `/v1/bookings/${bookingId}`);
+    const res = await request(stack.baseUrl, 'GET', `/v1/bookings/${bookingId}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       id: bookingId,
@@ -238,11 +246,11 @@ describe('GET /v1/bookings/:bookingId', () => {
   });
 
   it('answers 404 BOOKING_NOT_FOUND for an unknown id', async () => {
-    expectProblem(await call(stack.baseUrl, 'GET', `/v1/bookings/${unknownId()}`), 404, 'BOOKING_NOT_FOUND');
+    expectProblem(await request(stack.baseUrl, 'GET', `/v1/bookings/${unknownId()}`), 404, 'BOOKING_NOT_FOUND');
   });
 
   it('answers 404 BOOKING_NOT_FOUND for a garbage id', async () => {
-    expectProblem(await call(stack.baseUrl, 'GET', '/v1/bookings/nope'), 404, 'BOOKING_NOT_FOUND');
+    expectProblem(await request(stack.baseUrl, 'GET', '/v1/bookings/nope'), 404, 'BOOKING_NOT_FOUND');
   });
 });
 
@@ -252,7 +260,7 @@ describe('POST /v1/bookings/:bookingId/cancel', () => {
     const bookingId = await confirmedBooking(event.id, 'dave', 3);
     expect(await available(event.id)).toBe(2);
 
-    const res = await call(stack.baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
+    const res = await request(stack.baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: bookingId, status: 'cancelled', cancelledAt: expect.stringMatching(ISO_INSTANT) });
     expect(await available(event.id)).toBe(5);
@@ -261,26 +269,26 @@ describe('POST /v1/bookings/:bookingId/cancel', () => {
   it('shows the booking as cancelled afterwards', async () => {
     const event = await createEvent(stack.baseUrl, { capacity: 5 });
     const bookingId = await confirmedBooking(event.id, 'erin', 1);
-    const cancelled = await call(stack.baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
-    const res = await call(stack.baseUrl, 'GET', `/v1/bookings/${bookingId}`);
+    const cancelled = await request(stack.baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
+    const res = await request(stack.baseUrl, 'GET', `/v1/bookings/${bookingId}`);
     expect(res.body).toEqual(cancelled.body);
   });
 
   it('answers 200 to a second cancel and changes nothing', async () => {
     const event = await createEvent(stack.baseUrl, { capacity: 5 });
     const bookingId = await confirmedBooking(event.id, 'frank', 2);
-    const first = await call(stack.baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
-    const second = await call(stack.baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
+    const first = await request(stack.baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
+    const second = await request(stack.baseUrl, 'POST', `/v1/bookings/${bookingId}/cancel`);
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
     expect(await available(event.id)).toBe(5);
   });
 
   it('answers 404 BOOKING_NOT_FOUND for an unknown id', async () => {
-    expectProblem(await call(stack.baseUrl, 'POST', `/v1/bookings/${unknownId()}/cancel`), 404, 'BOOKING_NOT_FOUND');
+    expectProblem(await request(stack.baseUrl, 'POST', `/v1/bookings/${unknownId()}/cancel`), 404, 'BOOKING_NOT_FOUND');
   });
 
   it('answers 404 BOOKING_NOT_FOUND for a garbage id', async () => {
-    expectProblem(await call(stack.baseUrl, 'POST', '/v1/bookings/nope/cancel'), 404, 'BOOKING_NOT_FOUND');
+    expectProblem(await request(stack.baseUrl, 'POST', '/v1/bookings/nope/cancel'), 404, 'BOOKING_NOT_FOUND');
   });
 });

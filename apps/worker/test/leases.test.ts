@@ -3,13 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decideBookingBatch, StaleLeaseError } from '@booking/db';
 import { newBookingId } from '@booking/domain';
 import { EventLeases, type Lease } from '@booking/queue';
-import { deleteKeys, TEST_REDIS_URL, uniquePrefix } from '@booking/test-support';
+import {
+  awaitDecision,
+  createEvent,
+  deleteKeys,
+  expectDecisionsJustified,
+  expectEventInvariants,
+  submit,
+  TEST_REDIS_URL,
+  uniquePrefix,
+} from '@booking/test-support';
+import { type Stack, startStack } from '@booking/test-support/stack';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-
-import { awaitDecision, createEvent, submit } from './http.ts';
-import { expectDecisionsJustified, expectEventInvariants } from './invariants.ts';
-import { type Stack, startStack } from './stack.ts';
 
 describe('event leases across worker processes', () => {
   let stack: Stack | undefined;
