@@ -110,7 +110,7 @@ export class AcceptedJournal {
     // The request was answered 202 but its journal row cannot exist: should Redis lose its job too,
     // nothing would decide it. Log what is needed to find it.
     this.logger.error('accepted-request journal row refused by the database; set aside', {
-      jobId: row.id,
+      requestId: row.id,
       eventId: row.eventId,
       code: (err as { code?: unknown }).code,
       error: err.message,

@@ -40,7 +40,7 @@ export function withFastBookings(
     status: number,
     headers: Record<string, string | number>,
     json: string,
-    jobId?: string,
+    bookingRequestId?: string,
   ) => {
     headers['Content-Length'] = Buffer.byteLength(json);
     res.writeHead(status, headers);
@@ -51,13 +51,13 @@ export function withFastBookings(
     metrics.httpSeconds.observe({ method: 'POST', route: ROUTE, status: code }, seconds);
     if (logger.isLevelEnabled('http')) {
       logger.http('http', {
-        requestId: headers['X-Request-Id'],
+        correlationId: headers['X-Request-Id'],
         method: 'POST',
         path: req.url,
         status,
         durationMs: Math.round(seconds * 100_000) / 100,
         eventId: BOOKING_POST.exec(req.url ?? '')?.[1],
-        ...(jobId ? { jobId } : {}),
+        ...(bookingRequestId ? { requestId: bookingRequestId } : {}),
       });
     }
   };

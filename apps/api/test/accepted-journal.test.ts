@@ -55,8 +55,8 @@ describe('a journal batch holding rows PostgreSQL refuses', () => {
 
       const refused = entries.filter((e) => e.level === 'error');
       expect(refused).toEqual([
-        expect.objectContaining({ jobId: nul.id, eventId, code: '22021' }),
-        expect.objectContaining({ jobId: orphan.id, eventId: orphan.eventId, code: '23503' }),
+        expect.objectContaining({ requestId: nul.id, eventId, code: '22021' }),
+        expect.objectContaining({ requestId: orphan.id, eventId: orphan.eventId, code: '23503' }),
       ]);
 
       // Rows accepted later are journalled as before.
@@ -77,7 +77,7 @@ describe('a journal batch holding rows PostgreSQL refuses', () => {
     // Until the batch in flight is done too, not only until nothing waits: the backlog is empty while
     // the last batch is still being split to find the rows at fault.
     await journal.drain(20_000);
-    expect(entries.filter((e) => e.level === 'error').map((e) => e.jobId)).toEqual(poison.map((r) => r.id));
+    expect(entries.filter((e) => e.level === 'error').map((e) => e.requestId)).toEqual(poison.map((r) => r.id));
     const next = row();
     journal.add(next);
     await journal.drain(10_000);

@@ -51,7 +51,7 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
         const request = requests[0]!;
         deps.logger.error('request refused by the database; rejected as invalid', {
           eventId,
-          jobId: request.requestId,
+          requestId: request.requestId,
           error: (err as Error).message,
         });
         const decision = await retrying(jobId, eventId, 'rejection', () => rejectUnstorableRequest(deps.db, eventId, request));
@@ -158,9 +158,9 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
         });
         if (debug)
           deps.logger.debug('decided', {
-            requestId: r.correlationId,
+            correlationId: r.correlationId,
             eventId,
-            jobId: r.requestId,
+            requestId: r.requestId,
             status: d.status,
             reason: d.reason ?? undefined,
             replayed: d.replayed,

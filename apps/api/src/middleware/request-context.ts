@@ -15,7 +15,8 @@ export function correlationId(incoming: string | string[] | undefined): string {
 /**
  * Gives every request a correlation id (the caller's `X-Request-Id` when it is sane, else a new one),
  * echoes it back, and writes one access line (at the `http` level) and one latency observation when the answer is sent.
- * Handlers may add log fields (`eventId`, `jobId`) to `res.locals.log`.
+ * Handlers may add log fields (`eventId`, `requestId`: the booking request's id) to `res.locals.log`.
+ * In logs `correlationId` is always the X-Request-Id and `requestId` always a booking request's id.
  */
 export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
@@ -36,7 +37,7 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
       if (!logger.isLevelEnabled('http')) return;
       const eventId = EVENT_IN_PATH.exec(req.path)?.[1];
       logger.http('http', {
-        requestId,
+        correlationId: requestId,
         method: req.method,
         path: req.path,
         status: res.statusCode,

@@ -42,7 +42,7 @@ export function bookingsRouter(deps: ApiDeps): Router {
       sendProblem(res, answer.error);
       return;
     }
-    (res.locals.log as Record<string, unknown>).jobId = answer.requestId;
+    (res.locals.log as Record<string, unknown>).requestId = answer.requestId;
     res.location(bookingRequestLocation(answer.requestId));
     if (answer.preferenceApplied) res.setHeader('Preference-Applied', answer.preferenceApplied);
     res.status(answer.status).json(answer.body);
