@@ -26,7 +26,7 @@ import type { RedisSettings } from '@booking/queue';
 import type { ClientPlan, ClientResult } from './admission.client.ts';
 import { type BenchDatabase, createBenchDatabase, flushStatistics, transactionsOf, untilDisconnected, withClient } from './lib/database.ts';
 import { benchPrefix, deletePrefix } from './lib/redis.ts';
-import { startStack } from './lib/stack.ts';
+import { startService } from './lib/service.ts';
 import { ms, percentile } from './lib/stats.ts';
 
 const LONG_POLL_SECONDS = 30;
@@ -99,7 +99,7 @@ interface Environment {
 
 /** Starts an API and a worker, runs the sale once, stops them. */
 async function scenario(e: Environment, gate: boolean, o: Options): Promise<Result> {
-  const stack = await startStack({ databaseUrl: e.db.databaseUrl, redis: e.redis, prefix: e.prefix, env: e.env, admissionGate: gate });
+  const stack = await startService({ databaseUrl: e.db.databaseUrl, redis: e.redis, prefix: e.prefix, env: e.env, admissionGate: gate });
   let stopped = false;
   try {
     const warmupEventId = await stack.createEvent('bench warm-up', o.seats);

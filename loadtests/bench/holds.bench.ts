@@ -38,7 +38,7 @@ import { createBenchDatabase } from './lib/database.ts';
 import { updateReadmeBlock } from './lib/readme.ts';
 import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { runLine } from './lib/run-info.ts';
-import { startStack } from './lib/stack.ts';
+import { startService } from './lib/service.ts';
 import { int, ms, pct, percentile } from './lib/stats.ts';
 
 interface Plan {
@@ -254,7 +254,7 @@ async function main(): Promise<number> {
   const database = await createBenchDatabase(env.DATABASE_URL);
   const startedAt = new Date();
   const load = os.loadavg()[0]!;
-  const stack = await startStack({ databaseUrl: database.databaseUrl, redis, prefix, env });
+  const stack = await startService({ databaseUrl: database.databaseUrl, redis, prefix, env });
   const { db, pool } = createDb({ url: database.databaseUrl, poolSize: 2, applicationName: 'booking-bench-observer' });
   try {
     const eventId = await stack.createEvent('flash sale with holds', seats, {

@@ -6,7 +6,7 @@ import type { RedisSettings } from '@booking/queue';
 import { type BenchDatabase, flushStatistics, transactionsOf, untilDisconnected, withClient } from '../lib/database.ts';
 import type { LoadGenerator, LoadResult, Plan } from '../lib/loadgen.ts';
 import { benchPrefix, deletePrefix } from '../lib/redis.ts';
-import { startStack } from '../lib/stack.ts';
+import { startService } from '../lib/service.ts';
 import { isPipeline, type Scenario, type Strategy } from './options.ts';
 import { startStrategyServer } from './server.ts';
 
@@ -54,7 +54,7 @@ export async function startTarget(e: Environment, strategy: Strategy): Promise<T
     // A key prefix of its own: a run that ended with requests still queued (an overloaded sweep
     // point) must not hand them to the next run's worker, whose database no longer has their event.
     const prefix = benchPrefix();
-    const stack = await startStack({ databaseUrl: e.db.databaseUrl, redis: e.redis, prefix, env: e.env });
+    const stack = await startService({ databaseUrl: e.db.databaseUrl, redis: e.redis, prefix, env: e.env });
     return {
       ...stack,
       async stop() {

@@ -1,4 +1,7 @@
 // The throughput bench's baseline and its door parts:
+
+import { createEventOver } from '@booking/test-support/http';
+
 //   the bare door (bare-door.main.ts): req/s of its 409s under the same closed-loop clients as the
 //   service's door, and the time it takes to answer a burst of users at once;
 //   (i) the service's door: req/s of its 409s for a sold-out event (the admission gate answering);
@@ -7,7 +10,6 @@
 import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { withClient } from '../lib/database.ts';
 import type { LoadResult } from '../lib/loadgen.ts';
-import { createEventOver } from '../lib/stack.ts';
 import { percentile } from '../lib/stats.ts';
 import { type Environment, errorsText, type Mode, probe, startBare, startService } from './common.ts';
 import type { Flow } from './e2e.ts';

@@ -9,12 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 import { createRedis, gateKeys } from '@booking/queue';
+import { createEventOver } from '@booking/test-support/http';
 import type pg from 'pg';
 
 import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { withClient } from '../lib/database.ts';
 import { freePort, type RoleProcess, startRole } from '../lib/processes.ts';
-import { createEventOver } from '../lib/stack.ts';
 import { int, ms } from '../lib/stats.ts';
 import { type Environment, errorsText, histogramMean, roleEnv, startApi } from './common.ts';
 import type { Options } from './options.ts';

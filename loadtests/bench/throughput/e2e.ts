@@ -1,9 +1,11 @@
 // Parts (b) and (b') of the throughput bench: end to end over HTTP, the service in one mode (one API
+
+import { createEventOver } from '@booking/test-support/http';
+
 // process and one worker, or the single process); decisions/s over a window and the decision latency.
 // Clients either submit and then long-poll (b), or send one request with `Prefer: wait` (b').
 import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { memoryOf } from '../lib/processes.ts';
-import { createEventOver } from '../lib/stack.ts';
 import { percentile } from '../lib/stats.ts';
 import { type Environment, errorsText, gauge, histogramMean, type Mode, probe, startService } from './common.ts';
 import type { Options } from './options.ts';

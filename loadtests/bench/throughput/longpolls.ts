@@ -2,8 +2,9 @@
 // requests stay pending) and its resident memory while they wait.
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { createEventOver } from '@booking/test-support/http';
+
 import { memoryOf, openFilesLimit } from '../lib/processes.ts';
-import { createEventOver } from '../lib/stack.ts';
 import { type Environment, errorsText, gauge, MiB, startApi } from './common.ts';
 import type { Options } from './options.ts';
 

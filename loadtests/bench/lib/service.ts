@@ -1,4 +1,6 @@
-// The real service, in this process: `startApi` + `startWorker`, each on a pg pool of its own, as `npm start` wires them.
+// The real service, in this process: `startApi` + `startWorker`, each on a pg pool of its own, sized and
+// configured from the environment as `npm start` wires them (the tests' in-process stack,
+// @booking/test-support/stack, sets them up for tests instead).
 import { randomBytes } from 'node:crypto';
 
 import { type ApiHandle, startApi } from '@booking/api';
@@ -10,9 +12,7 @@ import { createEventOver } from '@booking/test-support/http';
 import { startWorker, type WorkerHandle } from '@booking/worker';
 import type pg from 'pg';
 
-export { createEventOver };
-
-export interface StackOptions {
+export interface ServiceOptions {
   databaseUrl: string;
   redis: RedisSettings;
   prefix: string;
@@ -22,7 +22,7 @@ export interface StackOptions {
   admissionGate?: boolean;
 }
 
-export interface Stack {
+export interface Service {
   baseUrl: string;
   adminKey: string;
   /** The API's pg pool (the worker has one of its own). */
@@ -36,7 +36,7 @@ export interface Stack {
 }
 
 /** Starts a worker and an API (on a free loopback port) in this process. */
-export async function startStack(o: StackOptions): Promise<Stack> {
+export async function startService(o: ServiceOptions): Promise<Service> {
   const logLevel = process.env.BENCH_LOG_LEVEL;
   const logger = createLogger({ level: logLevel ?? 'error', service: 'bench', silent: !logLevel });
   const adminKey = `bench-${randomBytes(12).toString('hex')}`;
