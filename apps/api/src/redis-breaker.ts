@@ -55,14 +55,19 @@ export interface RedisBreaker {
   shutdown(): void;
 }
 
-/** What `rejectIfRedisNotReady` clients and the readiness pre-check throw. */
-const NOT_READY_MESSAGE = 'Redis connection is not ready';
+/** What the breaker's readiness pre-check throws: the call was never sent to Redis. */
+export class RedisNotReadyError extends Error {
+  override readonly name = 'RedisNotReadyError';
+  constructor() {
+    super('Redis connection is not ready');
+  }
+}
 
 /** Whether an error means Redis is unreachable, not ready or too slow (and so counts against it). */
 export function isRedisOutage(err: unknown): boolean {
   if (err instanceof AppError) return err.code === 'UNAVAILABLE';
   if (isRedisUnavailableError(err)) return true;
-  return err instanceof Error && err.message.includes(NOT_READY_MESSAGE);
+  return err instanceof RedisNotReadyError;
 }
 
 /**
@@ -72,7 +77,7 @@ export function isRedisOutage(err: unknown): boolean {
  */
 export function neverSent(err: unknown): boolean {
   const cause = err instanceof AppError ? err.cause : err;
-  return cause instanceof Error && (CircuitBreaker.isOurError(cause) || cause.message.includes(NOT_READY_MESSAGE));
+  return cause instanceof RedisNotReadyError || (cause instanceof Error && CircuitBreaker.isOurError(cause));
 }
 
 function unavailable(detail: string, cause: unknown): AppError {
@@ -96,7 +101,7 @@ export function createRedisBreaker(options: {
     (operation) => {
       // Without an offline queue ioredis rejects commands while reconnecting, but BullMQ first waits
       // for a connection to be ready; refuse here so no caller waits on a Redis that is gone.
-      if (command.status !== 'ready') return Promise.reject(new Error(NOT_READY_MESSAGE));
+      if (command.status !== 'ready') return Promise.reject(new RedisNotReadyError());
       return operation();
     },
     {

@@ -77,36 +77,51 @@ export function createRedis(settings: RedisSettings, purpose: RedisPurpose, name
   return cluster;
 }
 
-/** Whether an error means Redis is unreachable or not answering in time. */
+/** Node's socket error codes that mean Redis cannot be reached. */
+const UNREACHABLE_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'];
+
+/** Error replies (their first word) of a Redis, or a Redis Cluster, that cannot serve now. */
+const NOT_SERVING_REPLIES = new Set(['LOADING', 'CLUSTERDOWN', 'TRYAGAIN', 'MASTERDOWN']);
+
+/** ioredis's classes of errors that mean it gave up reaching Redis (by name: ioredis does not export them). */
+const GAVE_UP_ERRORS = new Set([
+  // A command retried `maxRetriesPerRequest` times while disconnected.
+  'MaxRetriesPerRequestError',
+  // Redis Cluster: no node answered for the slots ("Failed to refresh slots cache").
+  'ClusterAllFailedError',
+]);
+
+/**
+ * ioredis 5's errors of an unreachable or silent Redis that carry neither a class nor a code, by the
+ * fixed start of their message. A Cluster's "Too many Cluster redirections" is a command it could not
+ * place after `maxRedirections` tries (each a refused connection or a MOVED to a dead node).
+ */
+const UNREACHABLE_MESSAGES = [
+  "Stream isn't writeable", // not connected, and the connection has no offline queue
+  'Connection is closed',
+  'Command timed out', // commandTimeout
+  'Socket timeout',
+  'None of startup nodes is available',
+  'Too many Cluster redirections',
+  "Cluster isn't ready",
+  'Cluster is disconnected',
+  'Node is disconnected',
+];
+
+/**
+ * Whether an error means Redis is unreachable, not answering in time or not serving now (a 503 and
+ * a retry later), rather than an error of the call itself. Told by the error's code, its reply's
+ * first word, ioredis's class, and only for ioredis's errors that have none of those, by their
+ * message; an error that wraps a socket error keeps only its code in the message ("Last error: ...").
+ */
 export function isRedisUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  if (GAVE_UP_ERRORS.has(err.name)) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && UNREACHABLE_CODES.includes(code)) return true;
+  if (err.name === 'ReplyError') return NOT_SERVING_REPLIES.has(err.message.split(' ', 1)[0]!);
   const m = err.message;
-  return (
-    m.includes("Stream isn't writeable") ||
-    m.includes('enableOfflineQueue') ||
-    m.includes('Connection is closed') ||
-    m.includes('Command timed out') ||
-    m.includes('Reached the max retries per request limit') ||
-    m.includes('ECONNREFUSED') ||
-    m.includes('ECONNRESET') ||
-    m.includes('None of startup nodes is available') ||
-    // Redis Cluster: a master is down or unreachable, or the cluster is resharding / failing over.
-    // ioredis reports a command it could not place after `maxRedirections` tries (each a refused
-    // connection or a MOVED to the dead node) as "Too many Cluster redirections. Last error: ...".
-    m.includes('Too many Cluster redirections') ||
-    m.includes("Cluster isn't ready") ||
-    m.includes('Cluster is disconnected') ||
-    m.includes('Node is disconnected') ||
-    m.includes('Failed to refresh slots cache') ||
-    m.includes('CLUSTERDOWN') ||
-    m.includes('TRYAGAIN') ||
-    m.includes('MASTERDOWN') ||
-    m.includes('LOADING') ||
-    m.includes('ETIMEDOUT') ||
-    m.includes('EHOSTUNREACH') ||
-    m.includes('Socket timeout') ||
-    err.name === 'MaxRetriesPerRequestError'
-  );
+  return UNREACHABLE_MESSAGES.some((start) => m.includes(start)) || UNREACHABLE_CODES.some((c) => m.includes(c));
 }
 
 /** Resolves once the connection is ready (at once when it is). */
