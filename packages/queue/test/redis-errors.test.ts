@@ -1,24 +1,12 @@
 // isRedisUnavailableError against the errors ioredis really raises when Redis is gone, too slow or
 // busy, and against errors that are not outages (which must surface as themselves, not as a 503).
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 
-import { TEST_REDIS_URL } from '@booking/test-support';
+import { freePort as closedPort, TEST_REDIS_URL } from '@booking/test-support';
 import { Redis, type RedisOptions, ReplyError } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { isRedisUnavailableError } from '../src/redis.ts';
-
-/** A loopback port nothing listens on (taken, then freed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
