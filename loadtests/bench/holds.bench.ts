@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 
 import { parseEnv, serverEnv } from '@booking/config';
 import { auditInvariants, createDb } from '@booking/db';
-import { seededRandom } from '@booking/test-support';
+import { seededRandom } from '@booking/test-support/random';
 import { Agent, request } from 'undici';
 
 import { createBenchDatabase } from './lib/database.ts';

@@ -199,7 +199,9 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
             await settled;
             await recover(job.id, eventId, new Date(Math.min(...ungated)), new Set(batch.map((r) => r.requestId)), epoch);
           } else if (round > 0 && deps.gate.rebuildDue(eventId)) {
-            // A rebuild reads Postgres and rewrites the gate: only with no decision in flight.
+            // A rebuild reads Postgres and rewrites the gate: only with no decision in flight. A drift
+            // that the last settlement finds is seen here one batch later (that settlement is still
+            // running now); Postgres decides meanwhile, so the door over-promises for one batch at most.
             await settled;
             await deps.gate.rebuildIfDue(eventId, job.id ?? '');
           }
@@ -225,8 +227,9 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
           throw err;
         }
       }
-      // A rebuild that came due (or was owed) during the last transactions, now that all are settled.
-      if (committed) {
+      // A rebuild that came due (or was owed) during the last transactions, now that all are settled;
+      // not once the lease is gone or shutdown is forced (the event's next worker rebuilds it).
+      if (committed && !deps.signal.aborted && deps.epochOf(eventId) === epoch) {
         await behind;
         await deps.gate.rebuildIfDue(eventId, job.id ?? '');
       }
@@ -240,8 +243,10 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
         ({ release }) => release(),
         () => {},
       );
-      // What was committed is still sent; an error of the batch in hand is the one reported.
-      if (failed) await behind.catch(() => {});
+      // What was committed is still sent; an error of the batch in hand is the one reported. On a
+      // failure `behind` gives up at the first error: the last settlement (which follows every
+      // earlier one) is awaited too, so that none is still running once the event's next job starts.
+      if (failed) await Promise.allSettled([settled, behind]);
       else await behind;
     }
   }

@@ -15,16 +15,20 @@ export interface OrphanOptions {
 /**
  * The worker's side of the admission gate: settles the gate after each decision and rebuilds it from
  * Postgres when it is missing, when it has drifted, when this worker starts serving an event, and
- * every `rebuildEveryMs` while the event is busy. It runs inside the job's processing, between two
- * decisions of the event, so what it reads from Postgres cannot change underneath it. Before each
- * rebuild it forgets the records of requests that will never be settled (`forgetOrphans`), which the
- * rebuild would otherwise promise seats to again.
+ * every `rebuildEveryMs` while the event is busy. It runs inside the job's processing: a settlement may
+ * overlap the event's next transaction (settlements follow one another in order), a rebuild runs only
+ * between two transactions with every settlement done, so what it reads from Postgres cannot change
+ * underneath it. Before each rebuild it forgets the records of requests that will never be settled
+ * (`forgetOrphans`), which the rebuild would otherwise promise seats to again.
  */
 export class GateKeeper {
   private readonly lastRebuild = new Map<string, number>();
   private readonly maxPerUser = new Map<string, number | null>();
   private readonly lastSettled = new Map<string, number>();
-  /** Events whose rebuild failed and is to be done after their next decision. */
+  /**
+   * Events whose rebuild is owed: it failed, or a settlement found a drift while the next transaction
+   * may have been running. Done by the next rebuild check (`rebuildIfDue`, or after a settlement).
+   */
   private readonly owed = new Set<string>();
 
   constructor(
@@ -70,7 +74,7 @@ export class GateKeeper {
   /**
    * Rebuilds when due, once the settlement is done. A failure here (the database went away) must not
    * send the caller back to settle again, which would count the same decisions twice: the rebuild is
-   * owed instead and done after the next decision.
+   * owed instead and done at the next rebuild check.
    */
   private async rebuildAfterSettling(eventId: string, jobId: string, drifted: boolean): Promise<void> {
     try {

@@ -1,12 +1,11 @@
 // The throughput bench's baseline and its door parts:
-
-import { createEventOver } from '@booking/test-support/http';
-
 //   the bare door (bare-door.main.ts): req/s of its 409s under the same closed-loop clients as the
 //   service's door, and the time it takes to answer a burst of users at once;
 //   (i) the service's door: req/s of its 409s for a sold-out event (the admission gate answering);
 //   (d) the service's burst: users at once for a few seats, the time until every one of them has its
 //   final answer (409 at the door, or decided), with each client flow.
+import { createEventOver } from '@booking/test-support/http';
+
 import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { withClient } from '../lib/database.ts';
 import type { LoadResult } from '../lib/loadgen.ts';

@@ -1,9 +1,8 @@
 // Parts (b) and (b') of the throughput bench: end to end over HTTP, the service in one mode (one API
-
-import { createEventOver } from '@booking/test-support/http';
-
 // process and one worker, or the single process); decisions/s over a window and the decision latency.
 // Clients either submit and then long-poll (b), or send one request with `Prefer: wait` (b').
+import { createEventOver } from '@booking/test-support/http';
+
 import { type CpuReport, cpuWindow } from '../lib/cpu.ts';
 import { memoryOf } from '../lib/processes.ts';
 import { percentile } from '../lib/stats.ts';

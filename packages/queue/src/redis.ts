@@ -92,9 +92,10 @@ const GAVE_UP_ERRORS = new Set([
 ]);
 
 /**
- * ioredis 5's errors of an unreachable or silent Redis that carry neither a class nor a code, by the
- * fixed start of their message. A Cluster's "Too many Cluster redirections" is a command it could not
- * place after `maxRedirections` tries (each a refused connection or a MOVED to a dead node).
+ * ioredis 5's errors of an unreachable or silent Redis that carry neither a class nor a code, by a
+ * fixed part of their message (found anywhere in it: ioredis wraps some in others). A Cluster's
+ * "Too many Cluster redirections" is a command it could not place after `maxRedirections` tries
+ * (each a refused connection or a MOVED to a dead node).
  */
 const UNREACHABLE_MESSAGES = [
   "Stream isn't writeable", // not connected, and the connection has no offline queue
@@ -111,8 +112,8 @@ const UNREACHABLE_MESSAGES = [
 /**
  * Whether an error means Redis is unreachable, not answering in time or not serving now (a 503 and
  * a retry later), rather than an error of the call itself. Told by the error's code, its reply's
- * first word, ioredis's class, and only for ioredis's errors that have none of those, by their
- * message; an error that wraps a socket error keeps only its code in the message ("Last error: ...").
+ * first word, ioredis's class, and only for ioredis's errors that have none of those, by a fixed
+ * part of their message; an error that wraps a socket error keeps only its code in the message ("Last error: ...").
  */
 export function isRedisUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

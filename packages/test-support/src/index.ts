@@ -1,3 +1,6 @@
+// Everything for tests. assertions and invariants load vitest: code that runs outside a test (the
+// benchmarks) imports the modules it needs by subpath instead (@booking/test-support/http, /processes,
+// /random, ...).
 export * from './assertions.ts';
 export * from './database.ts';
 export * from './env.ts';

@@ -77,10 +77,11 @@ export function start(entry: string, env: Record<string, string>, options: Start
   const bounded = (text: string) => (keep !== undefined && text.length > 2 * keep ? text.slice(-keep) : text);
   child.stdout.on('data', (d: Buffer) => (out = bounded(out + d.toString())));
   child.stderr.on('data', (d: Buffer) => (err = bounded(err + d.toString())));
-  const exited = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-  }));
+  // A process that could not be spawned ('error' instead of 'exit') counts as exited, never rejects.
+  const exited = once(child, 'exit').then(
+    ([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }),
+    () => ({ code: null, signal: null }),
+  );
   return {
     child,
     pid: child.pid!,
