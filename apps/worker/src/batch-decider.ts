@@ -30,7 +30,7 @@ export interface Committed {
  * How a batch of an event's requests is decided: in one transaction (`commit`), then counted, logged
  * and sent (`announce`: the gate's settlement and the decisions' message), or both at once (`decide`).
  */
-export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metrics' | 'gate' | 'publish'>, retrying: Retrying) {
+export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metrics' | 'keeper' | 'publish'>, retrying: Retrying) {
   /**
    * Decides requests in one transaction; when Postgres refuses the batch for what it holds (a value
    * it cannot store), decides the halves apart, in order, until the request at fault is alone, and
@@ -111,7 +111,7 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
         return { requestId: r.requestId, status: d.status, quantity: r.quantity, userId: r.userId, replayed: d.replayed };
       });
       return retrying(jobId, eventId, 'gate settlement', () =>
-        deps.gate.afterDecisions(eventId, jobId ?? '', settlements, decisionMs, rebuild),
+        deps.keeper.afterDecisions(eventId, jobId ?? '', settlements, decisionMs, rebuild),
       );
     };
     // From the next turn of the event loop, so that a next transaction sent meanwhile goes first
@@ -120,7 +120,7 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
     const turn = new Promise<void>((resolve) => setImmediate(resolve));
     const settling = turn.then(() => after).then(settle, settle);
     const settled = listFull
-      ? settling.then(() => retrying(jobId, eventId, 'waiting list full', () => deps.gate.markWaitlistFull(eventId, true)))
+      ? settling.then(() => retrying(jobId, eventId, 'waiting list full', () => deps.keeper.markWaitlistFull(eventId, true)))
       : settling;
     // The decisions' message only once the gate is settled: a client that learns its decision and
     // submits again finds the gate as the decision left it. Counting, logging and building the

@@ -68,7 +68,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
     if (catchUp > 0) await sleep(catchUp);
     const accepted = await retrying(jobId, eventId, 'recovery', () => listUndecidedAccepted(deps.db, eventId, until));
     // A journal row is written only after its job was queued: undecided and not in the queue is lost.
-    const queued = accepted.length > 0 ? await deps.gate.queuedRequestIds(eventId) : new Set<string>();
+    const queued = accepted.length > 0 ? await deps.keeper.queuedRequestIds(eventId) : new Set<string>();
     const lost: BookingRequestData[] = [];
     for (const row of accepted) {
       if (skip.has(row.id) || queued.has(row.id)) continue;
@@ -86,7 +86,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
       await decide(jobId, eventId, lost.slice(i, i + MAX_REQUESTS_PER_BATCH), epoch);
     }
     if (lost.length > 0) deps.metrics.recovered.inc(lost.length);
-    await retrying(jobId, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, jobId ?? ''));
+    await retrying(jobId, eventId, 'gate rebuild', () => deps.keeper.rebuildNow(eventId, jobId ?? ''));
     deps.logger.log(lost.length > 0 ? 'warn' : 'info', 'recovery done', { eventId, jobId, recovered: lost.length });
   }
 
@@ -107,7 +107,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
       throw new UnrecoverableError('booking not found');
     }
     await retrying(job.id, data.eventId, 'gate settlement', () =>
-      deps.gate.afterCancellation({
+      deps.keeper.afterCancellation({
         jobId: job.id ?? data.bookingId,
         eventId: row.event_id,
         bookingId: row.id,
@@ -198,12 +198,12 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
           if (ungated.length > 0) {
             await settled;
             await recover(job.id, eventId, new Date(Math.min(...ungated)), new Set(batch.map((r) => r.requestId)), epoch);
-          } else if (round > 0 && deps.gate.rebuildDue(eventId)) {
+          } else if (round > 0 && deps.keeper.rebuildDue(eventId)) {
             // A rebuild reads Postgres and rewrites the gate: only with no decision in flight. A drift
             // that the last settlement finds is seen here one batch later (that settlement is still
             // running now); Postgres decides meanwhile, so the door over-promises for one batch at most.
             await settled;
-            await deps.gate.rebuildIfDue(eventId, job.id ?? '');
+            await deps.keeper.rebuildIfDue(eventId, job.id ?? '');
           }
           // The next batch is taken from the queue while this one commits, so that Postgres goes
           // from one transaction to the next without waiting for Redis in between.
@@ -231,7 +231,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
       // not once the lease is gone or shutdown is forced (the event's next worker rebuilds it).
       if (committed && !deps.signal.aborted && deps.epochOf(eventId) === epoch) {
         await behind;
-        await deps.gate.rebuildIfDue(eventId, job.id ?? '');
+        await deps.keeper.rebuildIfDue(eventId, job.id ?? '');
       }
     } catch (err) {
       failed = true;

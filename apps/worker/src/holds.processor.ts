@@ -23,7 +23,13 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
   /** The expired hold's seats back at the gate (once: the gate remembers the booking ids it took back). */
   const giveBack = (job: Job, eventId: string, hold: { id: string; quantity: number; user_id: string }) =>
     retrying(job.id, eventId, 'gate settlement', () =>
-      deps.gate.afterCancellation({ jobId: job.id ?? hold.id, eventId, bookingId: hold.id, quantity: hold.quantity, userId: hold.user_id }),
+      deps.keeper.afterCancellation({
+        jobId: job.id ?? hold.id,
+        eventId,
+        bookingId: hold.id,
+        quantity: hold.quantity,
+        userId: hold.user_id,
+      }),
     );
 
   /** Reads the checkouts taken behind the one in hand; one that cannot be read is failed for good. */
@@ -108,7 +114,7 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
   async function expire(job: Job, data: ExpireJobData, epoch: number): Promise<void> {
     // A redelivered job may have expired holds whose seats the gate never got: rebuild it from PostgreSQL.
     if (job.attemptsStarted > 1)
-      await retrying(job.id, data.eventId, 'gate rebuild', () => deps.gate.rebuildNow(data.eventId, job.id ?? ''));
+      await retrying(job.id, data.eventId, 'gate rebuild', () => deps.keeper.rebuildNow(data.eventId, job.id ?? ''));
     await waitlist.close(job.id, data.eventId, epoch);
     for (let round = 0; round < MAX_EXPIRY_ROUNDS; round++) {
       const { result: expired, promoted } = await retrying(job.id, data.eventId, 'expiry', () =>

@@ -27,7 +27,8 @@ export interface ProcessorDeps {
   db: Db;
   logger: Logger;
   metrics: WorkerMetrics;
-  gate: GateKeeper;
+  /** The worker's side of the admission gate (settlements, rebuilds); the gate itself is an AdmissionGate. */
+  keeper: GateKeeper;
   /** Publishes a message once the decisions it carries are durable. */
   publish: (message: DecisionMessage) => Promise<void>;
   /** Aborted on forced shutdown. */

@@ -43,8 +43,8 @@ export function waitlistSteps(deps: ProcessorDeps, retrying: Retrying) {
   async function promoted(jobId: string | undefined, eventId: string, outcomes: WaitlistOutcome[], redelivered: boolean): Promise<void> {
     if (outcomes.length > 0 || redelivered) {
       // Entries left the list: it has room again, and the door must not say otherwise.
-      await retrying(jobId, eventId, 'waiting list room', () => deps.gate.markWaitlistFull(eventId, false));
-      await retrying(jobId, eventId, 'gate rebuild', () => deps.gate.rebuildNow(eventId, jobId ?? ''));
+      await retrying(jobId, eventId, 'waiting list room', () => deps.keeper.markWaitlistFull(eventId, false));
+      await retrying(jobId, eventId, 'gate rebuild', () => deps.keeper.rebuildNow(eventId, jobId ?? ''));
     }
     if (outcomes.length === 0) return;
     deps.metrics.waitlistPromoted.inc(outcomes.length);
@@ -58,7 +58,7 @@ export function waitlistSteps(deps: ProcessorDeps, retrying: Retrying) {
       rejectWaitlisted(deps.db, data.eventId, data.requestId, 'WITHDRAWN', epoch),
     );
     if (rejected.length > 0 || job.attemptsStarted > 1)
-      await retrying(job.id, data.eventId, 'waiting list room', () => deps.gate.markWaitlistFull(data.eventId, false));
+      await retrying(job.id, data.eventId, 'waiting list room', () => deps.keeper.markWaitlistFull(data.eventId, false));
     deps.logger.info('withdrawal applied', { eventId: data.eventId, jobId: job.id, withdrawn: rejected.length });
     // Published either way: the API waits for it to answer, with what PostgreSQL has.
     await deps.publish({ type: 'withdrawal', requestId: data.requestId });

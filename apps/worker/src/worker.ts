@@ -88,7 +88,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       db: options.db,
       logger: options.logger,
       metrics,
-      gate: gateKeeper,
+      keeper: gateKeeper,
       signal: abort.signal,
       epochOf: (eventId) => fencing.epochOf(eventId),
       onFenced: (eventId) => fencing.fenced(eventId),
