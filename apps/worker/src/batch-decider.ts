@@ -22,6 +22,8 @@ export interface Committed {
   requests: BookingRequestData[];
   decisions: Map<string, Decision>;
   decisionMs: number;
+  /** Decisions made by this transaction (not replayed). */
+  fresh: number;
   /** Places on the waiting list of the requests decided `waitlisted`. */
   positions: Map<string, number>;
 }
@@ -83,7 +85,7 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
       waitlisted.length > 0
         ? await retrying(jobId, eventId, 'waitlist positions', () => waitlistPositions(deps.db, eventId, waitlisted))
         : new Map<string, number>();
-    return { jobId, eventId, requests, decisions, decisionMs: performance.now() - started, positions };
+    return { jobId, eventId, requests, decisions, decisionMs: performance.now() - started, fresh, positions };
   }
 
   /**
@@ -94,7 +96,7 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
    * GateKeeper.afterDecisions), for when the next transaction may already be running.
    */
   function announce(
-    { jobId, eventId, requests, decisions, decisionMs, positions }: Committed,
+    { jobId, eventId, requests, decisions, decisionMs, fresh, positions }: Committed,
     { after, rebuild = true }: { after?: Promise<unknown>; rebuild?: boolean } = {},
   ): {
     settled: Promise<void>;
@@ -131,13 +133,11 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
 
     function buildViews(): BookingRequestView[] {
       const views: BookingRequestView[] = [];
-      let fresh = 0;
       let confirmed = 0;
       const debug = deps.logger.isLevelEnabled('debug');
       for (const r of requests) {
         const d = decisions.get(r.requestId)!;
         if (!d.replayed) {
-          fresh++;
           deps.metrics.decisionLatencySeconds.observe(Math.max(0, d.decidedAt.getTime() - Date.parse(r.acceptedAt)) / 1000);
           if (d.status === 'confirmed') {
             confirmed++;

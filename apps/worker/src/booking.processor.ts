@@ -201,7 +201,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
           } else if (round > 0 && deps.keeper.rebuildDue(eventId)) {
             // A rebuild reads Postgres and rewrites the gate: only with no decision in flight. A drift
             // that the last settlement finds is seen here one batch later (that settlement is still
-            // running now); Postgres decides meanwhile, so the door over-promises for one batch at most.
+            // running now); Postgres decides meanwhile, so the door is off for one batch more at most.
             await settled;
             await deps.keeper.rebuildIfDue(eventId, job.id ?? '');
           }

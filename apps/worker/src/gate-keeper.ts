@@ -62,8 +62,13 @@ export class GateKeeper {
 
   /** Whether the event's gate is to be rebuilt now: one is owed, or the periodic one is due. */
   rebuildDue(eventId: string): boolean {
+    return this.owed.has(eventId) || this.periodicDue(eventId);
+  }
+
+  /** Never rebuilt by this worker, or not for `rebuildEveryMs`. */
+  private periodicDue(eventId: string): boolean {
     const last = this.lastRebuild.get(eventId);
-    return this.owed.has(eventId) || last === undefined || Date.now() - last >= this.rebuildEveryMs;
+    return last === undefined || Date.now() - last >= this.rebuildEveryMs;
   }
 
   /** Rebuilds the event's gate if `rebuildDue`; called with no decision of the event in flight. */
@@ -117,7 +122,7 @@ export class GateKeeper {
 
   private async rebuildWhenDue(eventId: string, jobId: string, drifted: boolean): Promise<void> {
     const last = this.lastRebuild.get(eventId);
-    if (!drifted && last !== undefined && Date.now() - last < this.rebuildEveryMs) return;
+    if (!drifted && !this.periodicDue(eventId)) return;
     await this.forgetOrphans(eventId, jobId);
     const snapshot = await loadGateSnapshot(this.db, eventId);
     if (!snapshot) return;

@@ -3,9 +3,8 @@
 // (@booking/test-support/processes); the throughput bench's bare-door baseline started the same way,
 // and what /proc says about them.
 import { readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ENTRY_POINTS as SERVICE_ENTRY_POINTS, type Running, start } from '@booking/test-support/processes';
+import { ENTRY_POINTS as SERVICE_ENTRY_POINTS, type Running, start, until } from '@booking/test-support/processes';
 
 export { freePort, ROOT } from '@booking/test-support/processes';
 
@@ -30,21 +29,13 @@ export function startRole(role: keyof typeof ENTRY_POINTS, env: Record<string, s
 }
 
 /** Resolves once GET `url` answers 200; fails when `proc` exits first or after `ms`. */
-export async function untilHttpOk(proc: RoleProcess, url: string, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (proc.child.exitCode !== null)
-      throw new Error(`${proc.role} exited (${proc.child.exitCode}) before ${url} answered\n${proc.output()}`);
-    try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${ms} ms\n${proc.output()}`);
-    await sleep(100);
-  }
+export function untilHttpOk(proc: RoleProcess, url: string, ms = 60_000): Promise<void> {
+  const ok = async () => {
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    return res.status === 200;
+  };
+  return until(proc, ok, ms, `${proc.role}: ${url} answering 200`);
 }
 
 /** Resident memory of a process now (VmRSS) and at its peak (VmHWM), in MiB. */

@@ -113,7 +113,8 @@ const UNREACHABLE_MESSAGES = [
  * Whether an error means Redis is unreachable, not answering in time or not serving now (a 503 and
  * a retry later), rather than an error of the call itself. Told by the error's code, its reply's
  * first word, ioredis's class, and only for ioredis's errors that have none of those, by a fixed
- * part of their message; an error that wraps a socket error keeps only its code in the message ("Last error: ...").
+ * part of their message; an error that wraps a socket error keeps only its code in the message
+ * ("Last error: ...").
  */
 export function isRedisUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;

@@ -90,11 +90,10 @@ export async function createEventOver(
   capacity: number,
   extra: Record<string, unknown> = {},
 ): Promise<string> {
-  const created = await fetch(`${baseUrl}/v1/events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
-    body: JSON.stringify({ ...extra, name, capacity }),
+  const res = await request<{ id: string }>(baseUrl, 'POST', '/v1/events', {
+    json: { ...extra, name, capacity },
+    headers: { authorization: `Bearer ${adminKey}` },
   });
-  if (created.status !== 201) throw new Error(`event creation failed: ${created.status} ${await created.text()}`);
-  return ((await created.json()) as { id: string }).id;
+  if (res.status !== 201) throw new Error(`event creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
 }
