@@ -2,6 +2,7 @@ import { ADMIT, PENDING, QUEUED, REBUILD, RELEASE, RETURN_SEATS, SETTLE } from '
 import { defineScripts, type LuaScript } from './lua-scripts.ts';
 import { addressRateKeyName, type GateKeys, gateKeys, rateKeyName } from './names.ts';
 import type { RedisClient } from './redis.ts';
+import { TurnPipeline } from './turn-pipeline.ts';
 
 /**
  * What the gate did with a request: `SOLD_OUT` (answered at once, nothing queued); `QUEUED` (seats
@@ -64,8 +65,11 @@ export interface GateSnapshot {
   confirmedByUser: Array<[string, number]>;
 }
 
+/** The admit script's reply: its outcome, the position or what goes with the outcome, and for LIMITED by whom. */
+type AdmitReply = [string, string | number, string?];
+
 interface GateCommands {
-  bookingGateAdmit(...args: (string | number)[]): Promise<[string, string | number, string?]>;
+  bookingGateAdmit(...args: (string | number)[]): Promise<AdmitReply>;
   bookingGateRelease(...args: (string | number)[]): Promise<number>;
   bookingGateSettle(...args: (string | number)[]): Promise<number>;
   bookingGateReturn(...args: (string | number)[]): Promise<number>;
@@ -81,6 +85,8 @@ interface GateCommands {
  */
 export class AdmissionGate {
   private readonly redis: RedisClient & GateCommands;
+  /** Admissions of one event in one turn of the event loop go to Redis in one write. */
+  private readonly admits: TurnPipeline;
 
   /**
    * @param enabled when false the gate answers nothing itself: every request is queued for the worker
@@ -101,6 +107,7 @@ export class AdmissionGate {
       bookingQueued: QUEUED,
     } satisfies Record<keyof GateCommands, LuaScript>);
     this.redis = redis as RedisClient & GateCommands;
+    this.admits = new TurnPipeline(redis);
   }
 
   keys(eventId: string): GateKeys {
@@ -128,7 +135,7 @@ export class AdmissionGate {
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const k = this.keys(input.eventId);
     const addressPoints = input.clientAddress === undefined ? 0 : (input.rateLimit?.addressPoints ?? 0);
-    const [outcome, value, by] = await this.redis.bookingGateAdmit(
+    const [outcome, value, by] = await this.admits.send<AdmitReply>(input.eventId, 'bookingGateAdmit', [
       k.gate,
       k.held,
       k.users,
@@ -149,7 +156,7 @@ export class AdmissionGate {
       input.rateLimit?.windowMs ?? 0,
       addressPoints,
       input.waitlist ? '1' : '0',
-    );
+    ]);
     if (outcome === 'IDEM') return { kind: 'replay', record: String(value) };
     if (outcome === 'LIMITED') return { kind: 'limited', retryAfterMs: Number(value), by: by === 'address' ? 'address' : 'user' };
     const position = Number(value);
