@@ -113,7 +113,7 @@ export function batchDecider(deps: Pick<ProcessorDeps, 'db' | 'logger' | 'metric
         return { requestId: r.requestId, status: d.status, quantity: r.quantity, userId: r.userId, replayed: d.replayed };
       });
       return retrying(jobId, eventId, 'gate settlement', () =>
-        deps.keeper.afterDecisions(eventId, jobId ?? '', settlements, decisionMs, rebuild),
+        deps.keeper.afterDecisions(eventId, jobId, settlements, decisionMs, rebuild),
       );
     };
     // From the next turn of the event loop, so that a next transaction sent meanwhile goes first

@@ -86,7 +86,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
       await decide(jobId, eventId, lost.slice(i, i + MAX_REQUESTS_PER_BATCH), epoch);
     }
     if (lost.length > 0) deps.metrics.recovered.inc(lost.length);
-    await retrying(jobId, eventId, 'gate rebuild', () => deps.keeper.rebuildNow(eventId, jobId ?? ''));
+    await retrying(jobId, eventId, 'gate rebuild', () => deps.keeper.rebuildNow(eventId, jobId));
     deps.logger.log(lost.length > 0 ? 'warn' : 'info', 'recovery done', { eventId, jobId, recovered: lost.length });
   }
 
@@ -108,7 +108,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
     }
     await retrying(job.id, data.eventId, 'gate settlement', () =>
       deps.keeper.afterCancellation({
-        jobId: job.id ?? data.bookingId,
+        jobId: job.id,
         eventId: row.event_id,
         bookingId: row.id,
         quantity: row.quantity,
@@ -203,7 +203,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
             // that the last settlement finds is seen here one batch later (that settlement is still
             // running now); Postgres decides meanwhile, so the door is off for one batch more at most.
             await settled;
-            await deps.keeper.rebuildIfDue(eventId, job.id ?? '');
+            await deps.keeper.rebuildIfDue(eventId, job.id);
           }
           // The next batch is taken from the queue while this one commits, so that Postgres goes
           // from one transaction to the next without waiting for Redis in between.
@@ -231,7 +231,7 @@ export function createBookingProcessor(deps: ProcessorDeps): BookingProcessor {
       // not once the lease is gone or shutdown is forced (the event's next worker rebuilds it).
       if (committed && !deps.signal.aborted && deps.epochOf(eventId) === epoch) {
         await behind;
-        await deps.keeper.rebuildIfDue(eventId, job.id ?? '');
+        await deps.keeper.rebuildIfDue(eventId, job.id);
       }
     } catch (err) {
       failed = true;

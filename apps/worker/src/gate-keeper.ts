@@ -12,6 +12,9 @@ export interface OrphanOptions {
   afterMs: number;
 }
 
+/** BullMQ's id of the job at work, for the logs (BullMQ types it as possibly absent). */
+type JobId = string | undefined;
+
 /**
  * The worker's side of the admission gate: settles the gate after each decision and rebuilds it from
  * Postgres when it is missing, when it has drifted, when this worker starts serving an event, and
@@ -45,7 +48,7 @@ export class GateKeeper {
    * rebuilds the gate when one is due. With `rebuild: false` (the next transaction of the event may
    * be running) a rebuild found due is owed instead, for `rebuildIfDue` between two transactions.
    */
-  async afterDecisions(eventId: string, jobId: string, decisions: Settlement[], decisionMs: number, rebuild = true): Promise<void> {
+  async afterDecisions(eventId: string, jobId: JobId, decisions: Settlement[], decisionMs: number, rebuild = true): Promise<void> {
     if (decisions.length === 0) return;
     const maxPerUser = await this.limitOf(eventId);
     // Time per decision as a client waiting in the queue sees it: the gap since the previous batch
@@ -72,7 +75,7 @@ export class GateKeeper {
   }
 
   /** Rebuilds the event's gate if `rebuildDue`; called with no decision of the event in flight. */
-  async rebuildIfDue(eventId: string, jobId: string): Promise<void> {
+  async rebuildIfDue(eventId: string, jobId: JobId): Promise<void> {
     await this.rebuildAfterSettling(eventId, jobId, false);
   }
 
@@ -81,7 +84,7 @@ export class GateKeeper {
    * send the caller back to settle again, which would count the same decisions twice: the rebuild is
    * owed instead and done at the next rebuild check.
    */
-  private async rebuildAfterSettling(eventId: string, jobId: string, drifted: boolean): Promise<void> {
+  private async rebuildAfterSettling(eventId: string, jobId: JobId, drifted: boolean): Promise<void> {
     try {
       await this.rebuildWhenDue(eventId, jobId, drifted || this.owed.has(eventId));
       this.owed.delete(eventId);
@@ -101,7 +104,7 @@ export class GateKeeper {
     return this.gate.queuedRequestIds(eventId);
   }
 
-  async afterCancellation(input: { jobId: string; eventId: string; bookingId: string; quantity: number; userId: string }): Promise<void> {
+  async afterCancellation(input: { jobId: JobId; eventId: string; bookingId: string; quantity: number; userId: string }): Promise<void> {
     const maxPerUser = await this.limitOf(input.eventId);
     await this.gate.returnSeats({ ...input, maxPerUser });
     await this.rebuildAfterSettling(input.eventId, input.jobId, false);
@@ -116,11 +119,11 @@ export class GateKeeper {
   }
 
   /** Rebuilds the event's gate now (after a recovery). */
-  async rebuildNow(eventId: string, jobId: string): Promise<void> {
+  async rebuildNow(eventId: string, jobId: JobId): Promise<void> {
     await this.rebuildWhenDue(eventId, jobId, true);
   }
 
-  private async rebuildWhenDue(eventId: string, jobId: string, drifted: boolean): Promise<void> {
+  private async rebuildWhenDue(eventId: string, jobId: JobId, drifted: boolean): Promise<void> {
     const last = this.lastRebuild.get(eventId);
     if (!drifted && !this.periodicDue(eventId)) return;
     await this.forgetOrphans(eventId, jobId);
@@ -147,7 +150,7 @@ export class GateKeeper {
    * are left. A request on its way to the queue is younger than `afterMs` (the API gives up adding a
    * job after 2 s and takes the admission back itself).
    */
-  private async forgetOrphans(eventId: string, jobId: string): Promise<void> {
+  private async forgetOrphans(eventId: string, jobId: JobId): Promise<void> {
     if (!this.orphans) return;
     const before = new Date(Date.now() - this.orphans.afterMs);
     const stale = await this.orphans.orphans.staleUnqueued(eventId, before, { limit: ORPHANS_PER_REBUILD });

@@ -113,8 +113,7 @@ export function holdSteps(deps: ProcessorDeps, retrying: Retrying, waitlist: Ret
 
   async function expire(job: Job, data: ExpireJobData, epoch: number): Promise<void> {
     // A redelivered job may have expired holds whose seats the gate never got: rebuild it from PostgreSQL.
-    if (job.attemptsStarted > 1)
-      await retrying(job.id, data.eventId, 'gate rebuild', () => deps.keeper.rebuildNow(data.eventId, job.id ?? ''));
+    if (job.attemptsStarted > 1) await retrying(job.id, data.eventId, 'gate rebuild', () => deps.keeper.rebuildNow(data.eventId, job.id));
     await waitlist.close(job.id, data.eventId, epoch);
     for (let round = 0; round < MAX_EXPIRY_ROUNDS; round++) {
       const { result: expired, promoted } = await retrying(job.id, data.eventId, 'expiry', () =>

@@ -44,7 +44,7 @@ export function waitlistSteps(deps: ProcessorDeps, retrying: Retrying) {
     if (outcomes.length > 0 || redelivered) {
       // Entries left the list: it has room again, and the door must not say otherwise.
       await retrying(jobId, eventId, 'waiting list room', () => deps.keeper.markWaitlistFull(eventId, false));
-      await retrying(jobId, eventId, 'gate rebuild', () => deps.keeper.rebuildNow(eventId, jobId ?? ''));
+      await retrying(jobId, eventId, 'gate rebuild', () => deps.keeper.rebuildNow(eventId, jobId));
     }
     if (outcomes.length === 0) return;
     deps.metrics.waitlistPromoted.inc(outcomes.length);

@@ -21,10 +21,10 @@ export function correlationId(incoming: string | string[] | undefined): string {
 export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
-    const requestId = correlationId(req.header('x-request-id'));
-    res.locals.requestId = requestId;
+    const id = correlationId(req.header('x-request-id'));
+    res.locals.correlationId = id;
     res.locals.log = {} as Record<string, unknown>;
-    res.setHeader('X-Request-Id', requestId);
+    res.setHeader('X-Request-Id', id);
     res.on('finish', () => {
       const seconds = (performance.now() - started) / 1000;
       // The route pattern, not the path, keeps the label set bounded.
@@ -37,7 +37,7 @@ export function requestContext(logger: Logger, metrics: ApiMetrics): RequestHand
       if (!logger.isLevelEnabled('http')) return;
       const eventId = EVENT_IN_PATH.exec(req.path)?.[1];
       logger.http('http', {
-        correlationId: requestId,
+        correlationId: id,
         method: req.method,
         path: req.path,
         status: res.statusCode,

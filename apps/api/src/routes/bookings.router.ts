@@ -32,7 +32,7 @@ export function bookingsRouter(deps: ApiDeps): Router {
       clientAddress: req.ip,
       idempotencyKey: req.header('idempotency-key'),
       prefer: req.header('prefer'),
-      correlationId: res.locals.requestId as string,
+      correlationId: res.locals.correlationId as string,
       clientGone: () => onClientGone(res),
       onClose: (fn) => res.once('close', fn),
     });
