@@ -8,6 +8,9 @@ interface Call {
 
 type Commands = Record<string, (...args: (string | number)[]) => unknown>;
 
+/** Calls per write at most: a burst of thousands goes as several pipelines of bounded size. */
+const MAX_PER_WRITE = 1_000;
+
 /**
  * Commands asked for in the same turn of the event loop, written to Redis together: the calls of one
  * group (an event, whose keys share a hash slot) go as one ioredis pipeline, that is one socket write
@@ -19,7 +22,7 @@ type Commands = Record<string, (...args: (string | number)[]) => unknown>;
  * turn. Each call keeps its own result and its own error; the client's `commandTimeout` applies to
  * each command of a pipeline as to a command sent alone (ioredis sets it in `sendCommand`, which
  * sends every command of a pipeline). A call alone in its turn is sent as it is, not as a pipeline.
- * Order within a group is the order of the calls.
+ * Order within a group is the order of the calls; at most MAX_PER_WRITE calls go in one write.
  */
 export class TurnPipeline {
   private readonly groups = new Map<string, { command: string; calls: Call[] }>();
@@ -49,10 +52,16 @@ export class TurnPipeline {
     const entries = [...this.groups.values()];
     this.groups.clear();
     for (const { command, calls } of entries) {
+      for (let i = 0; i < calls.length; i += MAX_PER_WRITE) this.write(command, calls.slice(i, i + MAX_PER_WRITE));
+    }
+  }
+
+  private write(command: string, calls: Call[]): void {
+    try {
       if (calls.length === 1) {
         const [call] = calls as [Call];
-        new Promise((resolve) => resolve((this.redis as unknown as Commands)[command]!(...call.args))).then(call.resolve, call.reject);
-        continue;
+        Promise.resolve((this.redis as unknown as Commands)[command]!(...call.args)).then(call.resolve, call.reject);
+        return;
       }
       const pipeline = this.redis.pipeline();
       const target = pipeline as unknown as Commands;
@@ -67,6 +76,9 @@ export class TurnPipeline {
         },
         (err: unknown) => calls.forEach((call) => call.reject(err)),
       );
+    } catch (err) {
+      // A call that throws before it is sent (no such command) fails its callers, not the process.
+      calls.forEach((call) => call.reject(err));
     }
   }
 }

@@ -46,6 +46,27 @@ describe('TurnPipeline', () => {
     expect(writes.count).toBe(1);
   });
 
+  it('splits a turn of more calls than one write takes into writes of at most 1,000', async () => {
+    const redis = client();
+    const turn = new TurnPipeline(redis);
+    const writes = await countWrites(redis);
+    const replies = await Promise.all(Array.from({ length: 2_500 }, () => turn.send<number>('a', 'incr', [`${base}:many`])));
+    expect(replies).toEqual(Array.from({ length: 2_500 }, (_, i) => i + 1));
+    expect(writes.count).toBe(3);
+  });
+
+  it('fails the callers of a command the client does not have, and nothing else', async () => {
+    const redis = client();
+    const turn = new TurnPipeline(redis);
+    const results = await Promise.allSettled([
+      turn.send('a', 'noSuchCommand', [`${base}:x`]),
+      turn.send('a', 'noSuchCommand', [`${base}:y`]),
+      turn.send('b', 'noSuchCommand', [`${base}:z`]),
+      turn.send<number>('c', 'incr', [`${base}:still-ok`]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'fulfilled']);
+  });
+
   it('sends one write per group, and a call alone in its turn as it is', async () => {
     const redis = client();
     const turn = new TurnPipeline(redis);
