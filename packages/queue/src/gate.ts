@@ -85,7 +85,7 @@ interface GateCommands {
  */
 export class AdmissionGate {
   private readonly redis: RedisClient & GateCommands;
-  /** Admissions of one event in one turn of the event loop go to Redis in one write. */
+  /** Admissions asked for in one turn of the event loop go to Redis in one write. */
   private readonly admits: TurnPipeline;
 
   /**
@@ -135,7 +135,7 @@ export class AdmissionGate {
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const k = this.keys(input.eventId);
     const addressPoints = input.clientAddress === undefined ? 0 : (input.rateLimit?.addressPoints ?? 0);
-    const [outcome, value, by] = await this.admits.send<AdmitReply>(input.eventId, 'bookingGateAdmit', [
+    const [outcome, value, by] = await this.admits.send<AdmitReply>('bookingGateAdmit', [
       k.gate,
       k.held,
       k.users,

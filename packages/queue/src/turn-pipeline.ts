@@ -1,3 +1,5 @@
+import { Redis } from 'ioredis';
+
 import type { RedisClient } from './redis.ts';
 
 interface Call {
@@ -8,38 +10,33 @@ interface Call {
 
 type Commands = Record<string, (...args: (string | number)[]) => unknown>;
 
-/** Calls per write at most: a burst of thousands goes as several pipelines of bounded size. */
+/** Calls per write at most: a burst of thousands goes as several writes of bounded size. */
 const MAX_PER_WRITE = 1_000;
 
 /**
- * Commands asked for in the same turn of the event loop, written to Redis together: the calls of one
- * group (an event, whose keys share a hash slot) go as one ioredis pipeline, that is one socket write
- * instead of one per call. A sale's door runs one gate script per submission; profiled under load
- * (`node --cpu-prof`), those writes, one syscall each, took about a tenth of the API's CPU.
+ * Commands asked for in the same turn of the event loop, written to Redis together (pipelined): the
+ * calls of a turn are sent one after the other with the client's socket corked, so that they leave
+ * in one write (one syscall) instead of one each. A sale's door runs one gate script per submission;
+ * profiled under load (`node --cpu-prof`), those writes took about a tenth of the API's CPU.
  *
- * The calls are gathered until the event loop's check phase (`setImmediate`): what one pass over the
- * ready sockets brought in goes together, and a call made alone waits for nothing but the end of its
- * turn. Each call keeps its own result and its own error; the client's `commandTimeout` applies to
- * each command of a pipeline as to a command sent alone (ioredis sets it in `sendCommand`, which
- * sends every command of a pipeline). A call alone in its turn is sent as it is, not as a pipeline.
- * Order within a group is the order of the calls; at most MAX_PER_WRITE calls go in one write.
+ * Each call is an ordinary call of the client (same command object, same `commandTimeout`, same
+ * errors, same offline behaviour); only the moment it goes out changes: the calls are gathered until
+ * the event loop's check phase (`setImmediate`), so what one pass over the ready sockets brought in
+ * goes together, and a call made alone waits for nothing but the end of its turn. Order is the order
+ * of the calls. ioredis's own pipelines (and its auto-pipelining) cost more per call than the writes
+ * they save: every `pipeline()` copies each script defined on the client (BullMQ's and ours, about
+ * sixty) onto itself. A Redis Cluster client has a socket per node and is sent to call by call.
  */
 export class TurnPipeline {
-  private readonly groups = new Map<string, { command: string; calls: Call[] }>();
+  private calls: Array<Call & { command: string }> = [];
   private scheduled = false;
 
   constructor(private readonly redis: RedisClient) {}
 
-  /** Runs `command` (a method of the client, such as a script defined on it) in `group`'s pipeline of this turn. */
-  send<T>(group: string, command: string, args: (string | number)[]): Promise<T> {
+  /** Runs `command` (a method of the client, such as a script defined on it) with the other calls of this turn. */
+  send<T>(command: string, args: (string | number)[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const key = `${command}\u0000${group}`;
-      let entry = this.groups.get(key);
-      if (!entry) {
-        entry = { command, calls: [] };
-        this.groups.set(key, entry);
-      }
-      entry.calls.push({ args, resolve: resolve as (value: unknown) => void, reject });
+      this.calls.push({ command, args, resolve: resolve as (value: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -49,36 +46,25 @@ export class TurnPipeline {
 
   private flush(): void {
     this.scheduled = false;
-    const entries = [...this.groups.values()];
-    this.groups.clear();
-    for (const { command, calls } of entries) {
-      for (let i = 0; i < calls.length; i += MAX_PER_WRITE) this.write(command, calls.slice(i, i + MAX_PER_WRITE));
-    }
+    const calls = this.calls;
+    this.calls = [];
+    for (let i = 0; i < calls.length; i += MAX_PER_WRITE) this.write(calls.slice(i, i + MAX_PER_WRITE));
   }
 
-  private write(command: string, calls: Call[]): void {
+  private write(calls: Array<Call & { command: string }>): void {
+    const socket = calls.length > 1 && this.redis instanceof Redis ? this.redis.stream : undefined;
+    socket?.cork();
     try {
-      if (calls.length === 1) {
-        const [call] = calls as [Call];
-        Promise.resolve((this.redis as unknown as Commands)[command]!(...call.args)).then(call.resolve, call.reject);
-        return;
+      for (const call of calls) {
+        try {
+          Promise.resolve((this.redis as unknown as Commands)[call.command]!(...call.args)).then(call.resolve, call.reject);
+        } catch (err) {
+          // A call that throws before it is sent (no such command) fails its caller, not the process.
+          call.reject(err);
+        }
       }
-      const pipeline = this.redis.pipeline();
-      const target = pipeline as unknown as Commands;
-      for (const call of calls) target[command]!(...call.args);
-      pipeline.exec().then(
-        (results) => {
-          calls.forEach((call, i) => {
-            const [err, value] = results?.[i] ?? [new Error('Redis pipeline gave no reply'), undefined];
-            if (err) call.reject(err);
-            else call.resolve(value);
-          });
-        },
-        (err: unknown) => calls.forEach((call) => call.reject(err)),
-      );
-    } catch (err) {
-      // A call that throws before it is sent (no such command) fails its callers, not the process.
-      calls.forEach((call) => call.reject(err));
+    } finally {
+      socket?.uncork();
     }
   }
 }
