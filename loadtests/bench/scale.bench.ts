@@ -20,7 +20,7 @@ const smoke = process.argv.includes('--smoke');
 const EVENTS = smoke ? 20 : 1000;
 const REQUESTS = smoke ? 5 : 10;
 const WORKERS = 3;
-/** The idle window: two of the housekeeping's sweeps of 1,000 events (see below). */
+/** The idle window: one to three of the housekeeping's sweeps of 1,000 events (see below). */
 const IDLE_WINDOW_MS = 20_000;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER = process.env.BENCH_PG_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -145,10 +145,12 @@ async function main(): Promise<void> {
     const wave1S = (performance.now() - t0) / 1000;
 
     // Idle traffic: commands Redis processes per second once all is decided and workers let go. The
-    // workers' housekeeping (a round every HOUSEKEEPING_INTERVAL_MS, 5 s by default, by one of them)
-    // sweeps the events on sale for orphaned gate records, up to 1,000 per round with one script each
-    // (Redis counts every command inside a script): here a full sweep every other round. A 10-s window
-    // held one sweep or none (355 or 55 commands/s); 20 s hold two.
+    // workers' housekeeping (a round every HOUSEKEEPING_INTERVAL_MS, 5 s by default, by whichever
+    // worker takes the janitor key) sweeps the events on sale for orphaned gate records, up to 1,000
+    // per round with one script each (Redis counts every command inside a script); each worker pages
+    // through the events with a cursor of its own, so a round is a full sweep or an empty one. A 10-s
+    // window held one sweep or none (355 or 55 commands/s); 20 s hold one to three (about 200, 350
+    // or 500/s).
     await sleep(4_000);
     const cmds = async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))![1]);
     const c0 = await cmds();

@@ -85,7 +85,7 @@ interface GateCommands {
  */
 export class AdmissionGate {
   private readonly redis: RedisClient & GateCommands;
-  /** Admissions asked for in one turn of the event loop go to Redis in one write. */
+  /** Admissions asked for in one turn of the event loop go to Redis together (see TurnPipeline). */
   private readonly admits: TurnPipeline;
 
   /**
@@ -135,28 +135,30 @@ export class AdmissionGate {
   async admit(input: AdmitInput): Promise<AdmitResult> {
     const k = this.keys(input.eventId);
     const addressPoints = input.clientAddress === undefined ? 0 : (input.rateLimit?.addressPoints ?? 0);
-    const [outcome, value, by] = await this.admits.send<AdmitReply>('bookingGateAdmit', [
-      k.gate,
-      k.held,
-      k.users,
-      k.pending,
-      k.seq,
-      input.idemKey ?? k.gate,
-      rateKeyName(this.prefix, input.eventId, input.userId),
-      addressPoints > 0 ? addressRateKeyName(this.prefix, input.eventId, input.clientAddress!) : k.gate,
-      input.requestId,
-      input.quantity,
-      input.userId,
-      input.maxPerUser ?? 0,
-      input.idemRecord ?? '',
-      input.idemTtlSeconds ?? 0,
-      this.enabled ? '1' : '0',
-      input.acceptedAt,
-      input.rateLimit?.points ?? 0,
-      input.rateLimit?.windowMs ?? 0,
-      addressPoints,
-      input.waitlist ? '1' : '0',
-    ]);
+    const [outcome, value, by] = await this.admits.send(() =>
+      this.redis.bookingGateAdmit(
+        k.gate,
+        k.held,
+        k.users,
+        k.pending,
+        k.seq,
+        input.idemKey ?? k.gate,
+        rateKeyName(this.prefix, input.eventId, input.userId),
+        addressPoints > 0 ? addressRateKeyName(this.prefix, input.eventId, input.clientAddress!) : k.gate,
+        input.requestId,
+        input.quantity,
+        input.userId,
+        input.maxPerUser ?? 0,
+        input.idemRecord ?? '',
+        input.idemTtlSeconds ?? 0,
+        this.enabled ? '1' : '0',
+        input.acceptedAt,
+        input.rateLimit?.points ?? 0,
+        input.rateLimit?.windowMs ?? 0,
+        addressPoints,
+        input.waitlist ? '1' : '0',
+      ),
+    );
     if (outcome === 'IDEM') return { kind: 'replay', record: String(value) };
     if (outcome === 'LIMITED') return { kind: 'limited', retryAfterMs: Number(value), by: by === 'address' ? 'address' : 'user' };
     const position = Number(value);
