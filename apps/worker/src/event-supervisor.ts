@@ -72,13 +72,13 @@ export class EventSupervisor implements Fencing {
   private readonly served = new Map<string, EventConsumer>();
   private tickTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
-  /** A round was asked for while one ran. */
-  private again = false;
+  private again = false; // a round was asked for while one ran
   private lastGateCheck = 0;
   private closing = false;
   /** Events another worker holds, not worth asking for again before their lease could lapse. */
   private readonly heldElsewhere = new Map<string, number>();
-
+  /** Announced (work, handed on) during this round: a refusal the round gets may be older, so it hides nothing. */
+  private readonly announcedThisRound = new Set<string>();
   private readonly jobs: MaintenanceJobs;
   private readonly housekeeping: Housekeeping;
   private readonly holdExpiry: HoldExpiry;
@@ -106,6 +106,7 @@ export class EventSupervisor implements Fencing {
       if (ch !== channel) return;
       // The event has work, or was just handed on: worth asking for its lease at once.
       this.heldElsewhere.delete(eventId);
+      this.announcedThisRound.add(eventId);
       void this.tick();
     });
     await subscribeForGood(this.opts.subscriber, channel);
@@ -164,6 +165,7 @@ export class EventSupervisor implements Fencing {
     if (this.closing) return;
     const { leases, logger } = this.opts;
     const now = Date.now();
+    this.announcedThisRound.clear();
     const live = await leases.heartbeat(Math.max(3 * this.tickMs, 2_000), now);
 
     // Leases of events being let go are renewed too, until their last job is done and they are given back.
@@ -210,7 +212,7 @@ export class EventSupervisor implements Fencing {
             return { heldForMs: 0 };
           });
           if ('heldForMs' in answer) {
-            this.heldElsewhere.set(eventId, now + Math.min(answer.heldForMs, this.opts.lockMs));
+            if (!this.announcedThisRound.has(eventId)) this.heldElsewhere.set(eventId, now + Math.min(answer.heldForMs, this.opts.lockMs));
             return;
           }
           if (await this.open(answer.lease)) return;
