@@ -1,6 +1,7 @@
 import { type Db, findEventById, findRequestStates, loadGateSnapshot } from '@booking/db';
 import type { Logger } from '@booking/observability';
 import type { AdmissionGate, GateOrphans, Settlement } from '@booking/queue';
+import type { Job } from 'bullmq';
 
 /** Most stale gate records looked at per rebuild (the oldest first); the next rebuild takes the rest. */
 const ORPHANS_PER_REBUILD = 1_000;
@@ -12,8 +13,8 @@ export interface OrphanOptions {
   afterMs: number;
 }
 
-/** BullMQ's id of the job at work, for the logs (BullMQ types it as possibly absent). */
-type JobId = string | undefined;
+/** BullMQ's id of the job at work, for the logs (possibly absent, as BullMQ types it). */
+type JobId = Job['id'];
 
 /**
  * The worker's side of the admission gate: settles the gate after each decision and rebuilds it from

@@ -2,12 +2,6 @@ import type { Redis } from 'ioredis';
 
 import type { RedisClient } from './redis.ts';
 
-interface Call {
-  send: () => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (err: unknown) => void;
-}
-
 /** Calls per cork at most: a burst of thousands is handed to the socket in parts. */
 const MAX_PER_WRITE = 1_000;
 
@@ -29,41 +23,37 @@ const MAX_PER_WRITE = 1_000;
  * itself. A Redis Cluster client has a socket per node and is sent to call by call.
  */
 export class TurnPipeline {
-  private calls: Call[] = [];
-  private scheduled = false;
+  /** This turn's calls, each making its command and settling its caller's promise. */
+  private calls: Array<() => void> = [];
 
   constructor(private readonly redis: RedisClient) {}
 
   /** Makes the call `send` (one command of the client) with the other calls of this turn. */
   send<T>(send: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.calls.push({ send, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      const call = () => {
+        try {
+          resolve(send());
+        } catch (err) {
+          // A call that throws before it is sent fails its caller, not the process.
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+      if (this.calls.push(call) === 1) setImmediate(() => this.flush());
     });
   }
 
   private flush(): void {
-    this.scheduled = false;
     const calls = this.calls;
     this.calls = [];
     for (let i = 0; i < calls.length; i += MAX_PER_WRITE) this.write(calls.slice(i, i + MAX_PER_WRITE));
   }
 
-  private write(calls: Call[]): void {
+  private write(calls: Array<() => void>): void {
     const socket = calls.length > 1 && !this.redis.isCluster ? (this.redis as Redis).stream : undefined;
     socket?.cork();
     try {
-      for (const call of calls) {
-        try {
-          call.send().then(call.resolve, call.reject);
-        } catch (err) {
-          // A call that throws before it is sent fails its caller, not the process.
-          call.reject(err);
-        }
-      }
+      for (const call of calls) call();
     } finally {
       socket?.uncork();
     }
