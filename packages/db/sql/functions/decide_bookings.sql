@@ -81,12 +81,17 @@ BEGIN
   END IF;
 
   IF v_max IS NOT NULL THEN
-    SELECT coalesce(jsonb_object_agg(s.user_id, s.seats), '{}') INTO v_users
-      FROM (SELECT b.user_id, sum(b.quantity)::integer AS seats
-              FROM bookings b
-             WHERE b.event_id = p_event_id AND b.status IN ('held', 'confirmed')
-               AND b.user_id = ANY (v_user_ids)
-             GROUP BY b.user_id) s;
+    -- One probe per user, by event and user together. As `b.user_id = ANY (v_user_ids)` the planner
+    -- may probe by event alone and filter on the user (it does while the statistics know few of the
+    -- event's bookings: a sale in progress, or an event new since the last ANALYZE), reading every
+    -- booking of the event for each batch.
+    SELECT coalesce(jsonb_object_agg(u.user_id, s.seats), '{}') INTO v_users
+      FROM unnest(v_user_ids) AS u(user_id)
+      CROSS JOIN LATERAL (SELECT sum(b.quantity)::integer AS seats
+                            FROM bookings b
+                           WHERE b.event_id = p_event_id AND b.user_id = u.user_id
+                             AND b.status IN ('held', 'confirmed')) s
+     WHERE s.seats IS NOT NULL;
   END IF;
 
   FOR r IN
