@@ -1,3 +1,4 @@
+export * from './admin-failures.ts';
 export * from './decision-hub.ts';
 export * from './event-keys.ts';
 export * from './following.ts';

@@ -1,20 +1,9 @@
-import type { RedisClient } from '@booking/queue';
+import { countAdminFailure, type RedisClient } from '@booking/queue';
 
 import type { RedisBreaker } from '../redis-breaker.ts';
 
 /** Window in which failed admin-key attempts of one address are counted. */
 const WINDOW_MS = 60_000;
-
-// INCR and set the window on the first failure, in one step: a counter never lives without expiry.
-const COUNT_FAILURE = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
-`;
-
-interface ThrottleCommands {
-  bookingAdminFailure(key: string, windowMs: number): Promise<number>;
-}
 
 /**
  * Counts failed admin-key attempts per client address in Redis (so across API replicas); past
@@ -22,18 +11,13 @@ interface ThrottleCommands {
  * A Redis outage lets attempts through to the key comparison rather than locking admins out.
  */
 export class AdminThrottle {
-  private readonly redis: RedisClient & ThrottleCommands;
-
   constructor(
-    redis: RedisClient,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     readonly maxFailures: number,
     /** Runs the lookup of `blockedForMs` (through the Redis breaker in the API). */
     private readonly breaker: Pick<RedisBreaker, 'run'> = { run: (operation) => operation() },
-  ) {
-    if (!('bookingAdminFailure' in redis)) redis.defineCommand('bookingAdminFailure', { numberOfKeys: 1, lua: COUNT_FAILURE });
-    this.redis = redis as RedisClient & ThrottleCommands;
-  }
+  ) {}
 
   private key(address: string): string {
     return `${this.prefix}:admin-failures:${address}`;
@@ -52,6 +36,6 @@ export class AdminThrottle {
 
   /** Notes a failed attempt of the address. */
   async failed(address: string): Promise<void> {
-    await this.redis.bookingAdminFailure(this.key(address), WINDOW_MS).catch(() => 0);
+    await countAdminFailure(this.redis, this.key(address), WINDOW_MS).catch(() => 0);
   }
 }
