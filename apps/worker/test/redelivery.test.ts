@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { cancelBooking, decideBookingRequest, insertEvent } from '@booking/db';
+import { cancelBooking, insertEvent } from '@booking/db';
 import { type BookingRequestView, newBookingId, newEventId, newRequestId } from '@booking/domain';
 import { createRedis, type DecisionMessage, decisionsChannel, eventQueueName, KEEP_FAILED_JOBS, type RedisClient } from '@booking/queue';
-import { awaitDecision, createEvent, expectEventInvariants, request, submit, TEST_REDIS_URL } from '@booking/test-support';
+import { awaitDecision, createEvent, decideOne, expectEventInvariants, request, submit, TEST_REDIS_URL } from '@booking/test-support';
 import { type Stack, startStack } from '@booking/test-support/stack';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,7 +99,7 @@ describe('a booking job delivered twice', () => {
     await expectEventInvariants(stack.db, event.id);
   });
 
-  it('decided twice by decideBookingRequest keeps the first booking (replayed=true)', async () => {
+  it('decided twice as a batch of one keeps the first booking (replayed=true)', async () => {
     const event = await insertEvent(stack.db, { id: newEventId(), name: 'Direct decisions', capacity: 3 });
     const input = {
       requestId: newRequestId(event.id),
@@ -109,10 +109,10 @@ describe('a booking job delivered twice', () => {
       acceptedAt: new Date().toISOString(),
     };
     const firstBookingId = newBookingId();
-    const first = await decideBookingRequest(stack.db, { ...input, bookingId: firstBookingId });
+    const first = await decideOne(stack.db, { ...input, bookingId: firstBookingId });
     expect(first).toMatchObject({ status: 'confirmed', reason: null, bookingId: firstBookingId, replayed: false });
 
-    const second = await decideBookingRequest(stack.db, { ...input, bookingId: newBookingId() });
+    const second = await decideOne(stack.db, { ...input, bookingId: newBookingId() });
     expect(second).toEqual({ ...first, replayed: true });
 
     const bookings = await stack.db.selectFrom('bookings').select('id').where('request_id', '=', input.requestId).execute();
@@ -125,7 +125,7 @@ describe('a booking job delivered twice', () => {
     const event = await insertEvent(stack.db, { id: newEventId(), name: 'Decided once', capacity: 1 });
     const acceptedAt = new Date().toISOString();
     const holderBookingId = newBookingId();
-    const holder = await decideBookingRequest(stack.db, {
+    const holder = await decideOne(stack.db, {
       requestId: newRequestId(event.id),
       eventId: event.id,
       userId: 'holder',
@@ -135,11 +135,11 @@ describe('a booking job delivered twice', () => {
     });
     expect(holder.status).toBe('confirmed');
     const late = { requestId: newRequestId(event.id), eventId: event.id, userId: 'late', quantity: 1, acceptedAt };
-    const rejected = await decideBookingRequest(stack.db, { ...late, bookingId: newBookingId() });
+    const rejected = await decideOne(stack.db, { ...late, bookingId: newBookingId() });
     expect(rejected).toMatchObject({ status: 'rejected', reason: 'SOLD_OUT', bookingId: null, replayed: false });
 
     await cancelBooking(stack.db, holderBookingId);
-    const again = await decideBookingRequest(stack.db, { ...late, bookingId: newBookingId() });
+    const again = await decideOne(stack.db, { ...late, bookingId: newBookingId() });
     expect(again).toEqual({ ...rejected, replayed: true });
     const row = await stack.db.selectFrom('events').select('available').where('id', '=', event.id).executeTakeFirstOrThrow();
     expect(row.available).toBe(1);

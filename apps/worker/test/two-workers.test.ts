@@ -1,9 +1,10 @@
-import { decideBookingRequest, type Decision, insertEvent } from '@booking/db';
+import { type Decision, insertEvent } from '@booking/db';
 import { newBookingId, newEventId, newRequestId } from '@booking/domain';
 import {
   awaitDecision,
   createEvent,
   createTestDatabase,
+  decideOne,
   expectDecisionsJustified,
   expectEventInvariants,
   request,
@@ -61,13 +62,13 @@ describe('decisions made straight in PostgreSQL, bypassing the queue', () => {
     await database.drop();
   });
 
-  it('never oversell: 200 concurrent decideBookingRequest calls on 20 connections for 20 seats', async () => {
+  it('never oversell: 200 concurrent one-request decisions on 20 connections for 20 seats', async () => {
     const { db } = database;
     const event = await insertEvent(db, { id: newEventId(), name: 'Fence', capacity: 20 });
     const acceptedAt = new Date().toISOString();
     const decisions: Decision[] = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        decideBookingRequest(db, {
+        decideOne(db, {
           requestId: newRequestId(event.id),
           eventId: event.id,
           userId: `fence-${i}`,

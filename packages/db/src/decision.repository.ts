@@ -114,13 +114,6 @@ export async function rejectUnstorableRequest(db: Db, eventId: string, request: 
   return { status: row.status, reason: row.reason, bookingId: row.booking_id, decidedAt: row.decided_at, replayed: row.replayed };
 }
 
-/** Decides one booking request (a batch of one). */
-export async function decideBookingRequest(db: Db, input: BookingRequestInput): Promise<Decision> {
-  const { eventId, ...request } = input;
-  const decisions = await decideBookingBatch(db, eventId, [request]);
-  return decisions.get(input.requestId)!;
-}
-
 /** Cancels a booking and returns its seats once; undefined when no such booking exists. */
 export async function cancelBooking(db: Db, bookingId: string, epoch?: number): Promise<BookingRow | undefined> {
   const { rows } = await fenced(sql<BookingRow>`SELECT * FROM cancel_booking(${bookingId}, ${epoch ?? null}::bigint)`.execute(db));

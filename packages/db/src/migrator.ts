@@ -61,11 +61,6 @@ export async function migrateToLatest(db: Db): Promise<MigrationResult[]> {
   return (await migrate(db)).migrations;
 }
 
-/** Reverts the latest applied migration. */
-export async function migrateDown(db: Db): Promise<MigrationResult[]> {
-  return check(await migrator(db).migrateDown());
-}
-
 /** Reverts every applied migration, and drops what the SQL function files define. */
 export async function migrateToNothing(db: Db): Promise<MigrationResult[]> {
   const results = check(await migrator(db).migrateTo(NO_MIGRATIONS));

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { createDb, type Db } from '@booking/db';
+import { type BookingRequestInput, createDb, type Db, decideBookingBatch, type Decision } from '@booking/db';
 import pg from 'pg';
 
 import { databaseUrl, newTestDatabaseName, templateDatabase } from './env.ts';
@@ -58,4 +58,11 @@ export async function createTestDatabase(poolSize = 10): Promise<TestDatabase> {
       await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
+}
+
+/** Decides one booking request in a transaction of its own (a batch of one), as a worker would. */
+export async function decideOne(db: Db, input: BookingRequestInput): Promise<Decision> {
+  const { eventId, ...request } = input;
+  const decisions = await decideBookingBatch(db, eventId, [request]);
+  return decisions.get(input.requestId)!;
 }
