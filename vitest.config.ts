@@ -17,7 +17,7 @@ function closedRedisConnection(error: { message?: string; stack?: string }): boo
 
 export default defineConfig({
   test: {
-    include: ['apps/*/test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+    include: ['apps/*/test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     globalSetup: ['packages/test-support/src/global-setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,

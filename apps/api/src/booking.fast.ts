@@ -6,7 +6,7 @@ import { identifyCaller } from './auth/caller.ts';
 import { type BookingPostAnswer, bookingRequestLocation, postBooking } from './booking-post.ts';
 import type { ApiDeps } from './deps.ts';
 import { malformedJson, PROBLEM_CONTENT_TYPE, problemHeaders, problemJson, problemOf } from './middleware/problem.ts';
-import { correlationId } from './middleware/request-context.ts';
+import { correlationId as correlationIdOf } from './middleware/request-context.ts';
 
 /** `POST /v1/events/<id>/bookings` with an id of plain characters (no percent-escapes) and no query. */
 const BOOKING_POST = /^\/v1\/events\/([A-Za-z0-9_-]{1,64})\/bookings$/;
@@ -62,15 +62,15 @@ export function withFastBookings(
     }
   };
 
-  const answer = (req: IncomingMessage, res: ServerResponse, started: number, requestId: string, result: BookingPostAnswer) => {
+  const answer = (req: IncomingMessage, res: ServerResponse, started: number, correlationId: string, result: BookingPostAnswer) => {
     if (result.status === 'gone' || res.destroyed || res.writableEnded) return;
     if (result.status === 409) {
-      problem(req, res, started, requestId, result.error);
+      problem(req, res, started, correlationId, result.error);
       return;
     }
     const headers: Record<string, string | number> = {
       ...deps.securityHeaders,
-      'X-Request-Id': requestId,
+      'X-Request-Id': correlationId,
       Location: bookingRequestLocation(result.requestId),
       'Content-Type': JSON_CONTENT_TYPE,
     };
@@ -78,12 +78,12 @@ export function withFastBookings(
     finish(req, res, started, result.status, headers, JSON.stringify(result.body), result.requestId);
   };
 
-  const problem = (req: IncomingMessage, res: ServerResponse, started: number, requestId: string, error: AppError) => {
+  const problem = (req: IncomingMessage, res: ServerResponse, started: number, correlationId: string, error: AppError) => {
     if (res.destroyed || res.writableEnded) return;
     const headers: Record<string, string | number> = {
       ...deps.securityHeaders,
       ...problemHeaders(error),
-      'X-Request-Id': requestId,
+      'X-Request-Id': correlationId,
       'Content-Type': PROBLEM_CONTENT_TYPE,
     };
     finish(req, res, started, error.status, headers, problemJson(error));
@@ -107,7 +107,7 @@ export function withFastBookings(
       return;
     }
     const started = performance.now();
-    const requestId = correlationId(req.headers['x-request-id']);
+    const correlationId = correlationIdOf(req.headers['x-request-id']);
     const chunks: Buffer[] = [];
     let received = 0;
     req.on('data', (chunk: Buffer) => {
@@ -124,7 +124,7 @@ export function withFastBookings(
         if (received > deps.bodyLimitBytes || (first !== '{' && first !== '[')) throw malformedJson();
         body = JSON.parse(text);
       } catch {
-        problem(req, res, started, requestId, malformedJson());
+        problem(req, res, started, correlationId, malformedJson());
         return;
       }
       const clientAddress = req.socket.remoteAddress;
@@ -139,14 +139,14 @@ export function withFastBookings(
             clientAddress,
             idempotencyKey: req.headers['idempotency-key'] as string | undefined,
             prefer: req.headers.prefer as string | undefined,
-            correlationId: requestId,
+            correlationId,
             clientGone: () => new Promise<void>((resolve) => res.once('close', () => resolve())),
             onClose: (fn) => res.once('close', fn),
           }),
         )
         .then(
-          (result) => answer(req, res, started, requestId, result),
-          (err: unknown) => problem(req, res, started, requestId, problemOf(err, logger, req.url ?? ROUTE)),
+          (result) => answer(req, res, started, correlationId, result),
+          (err: unknown) => problem(req, res, started, correlationId, problemOf(err, logger, req.url ?? ROUTE)),
         );
     });
     // A client that goes away mid-body: nothing to answer.

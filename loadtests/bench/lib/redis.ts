@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { createRedis, type RedisSettings } from '@booking/queue';
+import { unlinkUnder } from '@booking/test-support/redis';
 
 /** A fresh key prefix, `bench-<random>`. */
 export function benchPrefix(): string {
@@ -13,12 +14,7 @@ export async function deletePrefix(redis: RedisSettings, prefix: string): Promis
   // With an offline queue: the commands wait for the connection instead of failing before it is up.
   const client = createRedis(redis, 'worker', 'booking-bench-cleanup');
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
+    await unlinkUnder(client, prefix);
   } finally {
     await client.quit().catch(() => {});
   }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { ConfigError, parseEnv } from './env.ts';
-import { authModeOf, DEV_JWT_SECRET, isPlaceholderAdminKey } from './identity.schema.ts';
-import { apiEnv, apiStartEnv, housekeepingIntervalMs, resolveAdminKey, serverEnv, serverStartEnv, workerEnv } from './schemas.ts';
+import { ConfigError, parseEnv } from '../src/env.ts';
+import { authModeOf, DEV_JWT_SECRET, isPlaceholderAdminKey } from '../src/identity.schema.ts';
+import { apiEnv, apiStartEnv, housekeepingIntervalMs, resolveAdminKey, serverEnv, serverStartEnv, workerEnv } from '../src/schemas.ts';
 
 /** The ConfigError parseEnv throws for `env`, or a failure when it accepts it. */
 function configError(schema: Parameters<typeof parseEnv>[0], env: Record<string, string | undefined>): ConfigError {

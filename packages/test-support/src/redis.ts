@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
+import type { RedisClient } from '@booking/queue';
 import { Redis } from 'ioredis';
 
 import { TEST_REDIS_URL } from './env.ts';
@@ -14,13 +15,18 @@ export async function deleteKeys(prefix: string, url = TEST_REDIS_URL): Promise<
   const redis = new Redis(url, { lazyConnect: true });
   await redis.connect();
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await unlinkUnder(redis, prefix);
   } finally {
     await redis.quit();
   }
+}
+
+/** Deletes every key under `prefix:` through `client`, a batch of SCAN at a time (tests and benchmarks). */
+export async function unlinkUnder(client: RedisClient, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await client.unlink(...keys);
+  } while (cursor !== '0');
 }
