@@ -38,11 +38,24 @@ beforeAll(async () => {
   await book('evt_earlier', -1_000, 1_000);
   await sql`ANALYZE bookings, booking_requests, accepted_requests`.execute(test.db);
   await insertEvent(test.db, { id: EVENT, name: 'plans', capacity: 100_000, maxPerUser: 4 });
-  for (let from = 0; from < BOOKED; from += 1_000) await book(EVENT, from, 1_000);
-  // One connection, so that the session settings below hold for every statement.
+  // One connection, so that the session settings below hold for every statement, and so that the
+  // plans PL/pgSQL caches for it are made now, while the event has no bookings.
   const { db, pool } = createDb({ url: test.url, poolSize: 1, applicationName: 'booking-test-plans' });
   const plans: string[] = [];
   pool.on('connect', (client) => client.on('notice', (n) => plans.push(n.message ?? '')));
+  for (let call = 0; call < 10; call++) {
+    await decideBookingBatch(db, EVENT, [
+      {
+        requestId: `warm-${call}`,
+        userId: `warm-${call}`,
+        quantity: 1,
+        acceptedAt: new Date().toISOString(),
+        bookingId: `bkg-warm-${call}`,
+      },
+    ]);
+  }
+  // Then the event fills, through other connections.
+  for (let from = 0; from < BOOKED; from += 1_000) await book(EVENT, from, 1_000);
   await sql`LOAD 'auto_explain'`.execute(db);
   await sql`SET auto_explain.log_min_duration = 0`.execute(db);
   await sql`SET auto_explain.log_analyze = on`.execute(db);
@@ -89,5 +102,22 @@ describe('the seats a batch’s users hold, with statistics that know few of the
     expect(plans).toHaveLength(1);
     expect(plans[0]).toMatch(/Index Cond: \(\(event_id = '?[\w$]+'?(::text)?\) AND \(user_id = /);
     expect(plans[0]).not.toMatch(/Rows Removed by Filter: [1-9]/);
+  });
+
+  it('no statement of decide_bookings reads the event’s rows one by one, with plans cached while it had none', async () => {
+    traced.plans.length = 0;
+    const decisions = await decideBookingBatch(traced.db, EVENT, [
+      // Decided before: its decision is read back (replayed).
+      { requestId: 'req-7', userId: 'user-7', quantity: 1, acceptedAt: new Date().toISOString(), bookingId: 'bkg-again-7' },
+      { requestId: 'req-new-3', userId: 'user-8', quantity: 1, acceptedAt: new Date().toISOString(), bookingId: 'bkg-new-3' },
+    ]);
+    expect(decisions.get('req-7')).toMatchObject({ replayed: true, status: 'confirmed' });
+    expect(decisions.get('req-new-3')).toMatchObject({ replayed: false, status: 'confirmed' });
+    const statements = traced.plans.filter((p) => !p.includes('Query Text: SELECT * FROM decide_bookings'));
+    expect(statements.length).toBeGreaterThan(5);
+    for (const plan of statements) {
+      expect(plan).not.toMatch(/Seq Scan on (bookings|booking_requests|accepted_requests|events)\b/);
+      expect(plan).not.toMatch(/Rows Removed by (Filter|Index Recheck): \d{3,}/);
+    }
   });
 });
