@@ -1,7 +1,8 @@
-// The service's roles as child processes, started the way `npm start`, `npm run start:api` and
-// `start:worker` do (Node with tsx on the role's main.ts), with the tests' own starter
-// (@booking/test-support/processes); the throughput bench's bare-door baseline started the same way,
-// and what /proc says about them.
+// The service's roles as child processes, each role's main.ts run from source with tsx (`npm start`,
+// `npm run start:api` and `start:worker` run the compiled build of the same code: the same work once
+// loaded, though tsx's loader and the sources it holds add about 60 MiB to a process's RSS), with the
+// tests' own starter (@booking/test-support/processes); the throughput bench's bare-door baseline
+// started the same way, and what /proc says about them.
 import { readFileSync } from 'node:fs';
 
 import { ENTRY_POINTS as SERVICE_ENTRY_POINTS, type Running, start, until } from '@booking/test-support/processes';
