@@ -195,9 +195,10 @@ async function main(): Promise<number> {
       const doc = [
         '# Throughput benchmark',
         '',
-        'The service runs as processes started as `npm start` (single process: API + worker) or `npm run start:api` /',
-        '`start:worker` (split) do (Node + tsx, `NODE_ENV=production`, `LOG_LEVEL=warn`, `RATE_LIMIT_POINTS=1000000`, every other',
-        'setting at its default), on a database and a Redis key prefix of their own (fresh for each part, as are the processes).',
+        'The service runs as processes with the roles of `npm start` (single process: API + worker) and `npm run start:api` /',
+        '`start:worker` (split), each run from its source with tsx (`npm start` runs the compiled build of the same code),',
+        '`NODE_ENV=production`, `LOG_LEVEL=warn`, `RATE_LIMIT_POINTS=1000000`, every other setting at its default, on a',
+        'database and a Redis key prefix of their own (fresh for each part, as are the processes).',
         'The users run in a separate load-generator process (undici, keep-alive connections) over loopback; every request asks for',
         'one seat with a user id of its own. CPU is read from /proc per process over the measured window.',
         '',
