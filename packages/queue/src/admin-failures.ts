@@ -7,11 +7,17 @@ interface AdminFailureCommands {
   bookingAdminFailure(key: string, windowMs: number): Promise<number>;
 }
 
-/**
- * Counts one more failed admin-key attempt under `key`, the window of `windowMs` starting with the
- * first (packages/queue/lua/admin-failure-1.lua); resolves to the count.
- */
-export function countAdminFailure(redis: RedisClient, key: string, windowMs: number): Promise<number> {
-  defineScripts(redis, { bookingAdminFailure: ADMIN_FAILURE });
-  return (redis as RedisClient & AdminFailureCommands).bookingAdminFailure(key, windowMs);
+/** Counts failed admin-key attempts in Redis (packages/queue/lua/admin-failure-1.lua), its script defined once on the client. */
+export class AdminFailureCounter {
+  private readonly redis: RedisClient & AdminFailureCommands;
+
+  constructor(redis: RedisClient) {
+    defineScripts(redis, { bookingAdminFailure: ADMIN_FAILURE });
+    this.redis = redis as RedisClient & AdminFailureCommands;
+  }
+
+  /** One more failure under `key`, the window of `windowMs` starting with the first; resolves to the count. */
+  count(key: string, windowMs: number): Promise<number> {
+    return this.redis.bookingAdminFailure(key, windowMs);
+  }
 }

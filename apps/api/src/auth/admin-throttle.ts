@@ -1,4 +1,4 @@
-import { countAdminFailure, type RedisClient } from '@booking/queue';
+import { AdminFailureCounter, type RedisClient } from '@booking/queue';
 
 import type { RedisBreaker } from '../redis-breaker.ts';
 
@@ -11,13 +11,17 @@ const WINDOW_MS = 60_000;
  * A Redis outage lets attempts through to the key comparison rather than locking admins out.
  */
 export class AdminThrottle {
+  private readonly failures: AdminFailureCounter;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
     readonly maxFailures: number,
     /** Runs the lookup of `blockedForMs` (through the Redis breaker in the API). */
     private readonly breaker: Pick<RedisBreaker, 'run'> = { run: (operation) => operation() },
-  ) {}
+  ) {
+    this.failures = new AdminFailureCounter(redis);
+  }
 
   private key(address: string): string {
     return `${this.prefix}:admin-failures:${address}`;
@@ -36,6 +40,6 @@ export class AdminThrottle {
 
   /** Notes a failed attempt of the address. */
   async failed(address: string): Promise<void> {
-    await countAdminFailure(this.redis, this.key(address), WINDOW_MS).catch(() => 0);
+    await this.failures.count(this.key(address), WINDOW_MS).catch(() => 0);
   }
 }
