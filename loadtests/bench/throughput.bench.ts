@@ -4,8 +4,8 @@
 // (lib/loadgen.process.ts) over loopback HTTP, every figure against a baseline measured in the same
 // run:
 //
-//   bare door (throughput/bare-door.main.ts): a minimal server in the benchmark, started like the
-//       roles (Node + tsx): Express 5 + express.json() + one Redis EVALSHA + 409 problem+json. Its
+//   bare door (throughput/bare-door.main.ts): a minimal server in the benchmark, compiled and started
+//       like the roles: Express 5 + express.json() + one Redis EVALSHA + 409 problem+json. Its
 //       req/s under the same closed-loop clients and connections as (i)-(iii), and the time it takes
 //       to answer (d)'s burst. Every figure of (i), (ii), (iii) is a ratio to its req/s, (d) to its time.
 //   (i)   the service's door for a sold-out event (the admission gate answers 409 SOLD_OUT): 409s/s.
@@ -62,7 +62,7 @@ import { auditInvariants, createDb } from '@booking/db';
 import { formatCpu } from './lib/cpu.ts';
 import { type BenchDatabase, createBenchDatabase } from './lib/database.ts';
 import { LoadGenerator } from './lib/loadgen.ts';
-import { openFilesLimit } from './lib/processes.ts';
+import { buildWorkspaces, FROM_SOURCE, openFilesLimit } from './lib/processes.ts';
 import { updateReadmeBlock } from './lib/readme.ts';
 import { benchPrefix, deletePrefix } from './lib/redis.ts';
 import { runLine } from './lib/run-info.ts';
@@ -84,6 +84,12 @@ async function main(): Promise<number> {
     throw new Error(
       `(c) needs ${o.holds} sockets per process but the open-files limit is ${limit}: raise it (ulimit -n 65536) or lower --holds`,
     );
+  }
+  // The roles run compiled, as `npm start` runs them: build what changed first.
+  if (!FROM_SOURCE) {
+    const built = performance.now();
+    buildWorkspaces();
+    process.stdout.write(`npm run build: ${((performance.now() - built) / 1000).toFixed(1)} s\n`);
   }
   const redis = { url: env.REDIS_URL, cluster: false };
   const loadgen = LoadGenerator.start();
@@ -196,7 +202,7 @@ async function main(): Promise<number> {
         '# Throughput benchmark',
         '',
         'The service runs as processes with the roles of `npm start` (single process: API + worker) and `npm run start:api` /',
-        '`start:worker` (split), each run from its source with tsx (`npm start` runs the compiled build of the same code),',
+        `\`start:worker\` (split), ${FROM_SOURCE ? 'each run from its source with tsx (BENCH_FROM_SOURCE=1)' : 'each running the compiled build (`npm run build`, as `npm start` does)'},`,
         '`NODE_ENV=production`, `LOG_LEVEL=warn`, `RATE_LIMIT_POINTS=1000000`, every other setting at its default, on a',
         'database and a Redis key prefix of their own (fresh for each part, as are the processes).',
         'The users run in a separate load-generator process (undici, keep-alive connections) over loopback; every request asks for',

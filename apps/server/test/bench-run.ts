@@ -19,6 +19,8 @@ export async function runBenchSmoke(script: string, timeoutMs: number): Promise<
       HOME: process.env.HOME ?? '',
       DATABASE_URL: `${TEST_PG_SERVER_URL}/booking`,
       REDIS_URL: TEST_REDIS_URL,
+      // The service's roles from their sources, without building (start.compiled.test.ts runs the build).
+      BENCH_FROM_SOURCE: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

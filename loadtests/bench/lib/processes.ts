@@ -1,19 +1,27 @@
-// The service's roles as child processes, each role's main.ts run from source with tsx (`npm start`,
-// `npm run start:api` and `start:worker` run the compiled build of the same code: the same work once
-// loaded, though tsx's loader and the sources it holds add about 60 MiB to a process's RSS), with the
-// tests' own starter (@booking/test-support/processes); the throughput bench's bare-door baseline
-// started the same way, and what /proc says about them.
+// The service's roles as child processes, each role's compiled entry point run the way `npm start`,
+// `npm run start:api` and `start:worker` run it (`buildWorkspaces()` first, which the benchmarks call
+// at their start), with the tests' own starter (@booking/test-support/processes); the throughput
+// bench's bare-door baseline compiled and started the same way, and what /proc says about them.
+// BENCH_FROM_SOURCE=1 runs them from their sources with tsx instead, without building (the test
+// suite's smoke runs: apps/server/test/start.compiled.test.ts runs the compiled build): the same
+// work once loaded, though tsx's loader and the sources it holds add about 60 MiB to each process.
 import { readFileSync } from 'node:fs';
 
-import { ENTRY_POINTS as SERVICE_ENTRY_POINTS, type Running, start, until } from '@booking/test-support/processes';
+import { COMPILED_ENTRY_POINTS, ENTRY_POINTS as SOURCE_ENTRY_POINTS, type Running, start, until } from '@booking/test-support/processes';
 
-export { freePort, ROOT } from '@booking/test-support/processes';
+export { buildWorkspaces, freePort, ROOT } from '@booking/test-support/processes';
 
-export const ENTRY_POINTS = {
-  ...SERVICE_ENTRY_POINTS,
+/** Whether the roles run from their sources (BENCH_FROM_SOURCE=1) instead of compiled. */
+export const FROM_SOURCE = process.env.BENCH_FROM_SOURCE === '1';
+
+const COMPILED = {
+  ...COMPILED_ENTRY_POINTS,
   /** The throughput bench's bare-door baseline (not the product). */
-  bare: 'loadtests/bench/throughput/bare-door.main.ts',
+  bare: 'loadtests/dist/throughput/bare-door.main.js',
 } as const;
+const SOURCES = { ...SOURCE_ENTRY_POINTS, bare: 'loadtests/bench/throughput/bare-door.main.ts' } as const;
+
+export const ENTRY_POINTS: Record<keyof typeof COMPILED, string> = FROM_SOURCE ? SOURCES : COMPILED;
 
 export interface RoleProcess extends Running {
   role: keyof typeof ENTRY_POINTS;
@@ -26,7 +34,7 @@ export interface RoleProcess extends Running {
  */
 export function startRole(role: keyof typeof ENTRY_POINTS, env: Record<string, string>): RoleProcess {
   const nodeOptions = (process.env[`BENCH_${role.toUpperCase()}_NODE_OPTIONS`] ?? '').split(/\s+/).filter(Boolean);
-  return { role, ...start(ENTRY_POINTS[role], env, { nodeOptions, keepBytes: 50_000 }) };
+  return { role, ...start(ENTRY_POINTS[role], env, { nodeOptions, keepBytes: 50_000, compiled: !FROM_SOURCE }) };
 }
 
 /** Resolves once GET `url` answers 200; fails when `proc` exits first or after `ms`. */

@@ -1,5 +1,5 @@
 // The throughput bench's bare-door baseline: the least a booking door can do on this stack, as a
-// process of its own started like the service's roles (Node + tsx). Express 5, `express.json()`, one
+// process of its own, compiled and started like the service's roles. Express 5, `express.json()`, one
 // Redis call per booking (EVALSHA of a tiny script reading a seat count, on a client configured as
 // the service's request-path client), then `409` problem+json `SOLD_OUT`. It knows nothing of
 // events, validation, idempotency, rate limits or metrics: what the service's door adds to this is
