@@ -8,6 +8,7 @@ import * as decideBookingsUserSeats from './migrations/2026-12-02T0400-decide-bo
 import * as holds from './migrations/2026-12-02T0500-holds.ts';
 import * as listIndexes from './migrations/2026-12-02T0500-list-indexes.ts';
 import * as waitlist from './migrations/2026-12-02T0600-waitlist.ts';
+import * as eventReferences from './migrations/2026-12-06T2200-event-references.ts';
 import { applySqlFunctions, dropSqlFunctions } from './sql-functions.ts';
 
 // Listed by hand rather than read from the folder so the set is fixed at build time and works the
@@ -22,6 +23,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '2026-12-02T0500-holds': holds,
   '2026-12-02T0500-list-indexes': listIndexes,
   '2026-12-02T0600-waitlist': waitlist,
+  '2026-12-06T2200-event-references': eventReferences,
 };
 
 /** The migrations' names, in the order they are applied. */

@@ -25,6 +25,9 @@ export const SQL_FUNCTIONS = [
   'reject_waitlisted',
   'bookings_status_transition',
   'bookings_seats_taken',
+  'event_references_inserted',
+  'event_references_kept',
+  'event_id_unchanged',
 ] as const;
 
 /** Where the files are, relative to this module (src/ under tsx, dist/ once compiled). */
