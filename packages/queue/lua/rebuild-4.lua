@@ -2,6 +2,8 @@
 -- pending records, which also cover requests whose job is still on its way to the queue), replaying
 -- the worker's rules over them in admission order. KEYS: gate, held, users, pending. ARGV: available,
 -- maxPerUser, then userId, confirmedSeats pairs. Returns the previous `avail` or false.
+--- @include "_in-admission-order"
+--- @include "_hset-many"
 local previous = redis.call('HGET', KEYS[1], 'avail')
 redis.call('DEL', KEYS[2], KEYS[3])
 local avail = tonumber(ARGV[1])
@@ -11,29 +13,29 @@ for i = 3, #ARGV, 2 do users[ARGV[i]] = tonumber(ARGV[i + 1]) end
 local flat = redis.call('HGETALL', KEYS[4])
 local pending = {}
 for i = 1, #flat, 2 do
-  local record = flat[i + 1]
-  local a = string.find(record, '|', 1, true)
-  local b = string.find(record, '|', a + 1, true)
-  local c = string.len(record) - string.find(string.reverse(record), '|', 1, true) + 1
-  pending[#pending + 1] = {
-    id = flat[i],
-    seq = tonumber(string.sub(record, 1, a - 1)),
-    q = tonumber(string.sub(record, a + 1, b - 1)),
-    user = string.sub(record, b + 1, c - 1),
-  }
+  -- `seq|quantity|userId|acceptedAt`: the user id runs to the last `|` (it may hold `|` itself).
+  local seq, q, user = string.match(flat[i + 1], '^(%d+)|(%d+)|(.*)|')
+  pending[#pending + 1] = { id = flat[i], seq = tonumber(seq), q = tonumber(q), user = user }
 end
-table.sort(pending, function(x, y) return x.seq < y.seq end)
-for _, r in ipairs(pending) do
+local held = {}
+for _, r in ipairs(inAdmissionOrder(pending)) do
   if (max == 0 or (users[r.user] or 0) + r.q <= max) and avail >= r.q then
     avail = avail - r.q
     users[r.user] = (users[r.user] or 0) + r.q
-    redis.call('HSET', KEYS[2], r.id, r.q .. '|' .. r.user)
+    held[#held + 1] = r.id
+    held[#held + 1] = r.q .. '|' .. r.user
   end
 end
+hsetMany(KEYS[2], held)
 if max > 0 then
-  for user, seats in pairs(users) do
-    if seats > 0 then redis.call('HSET', KEYS[3], user, seats) end
+  local seats = {}
+  for user, n in pairs(users) do
+    if n > 0 then
+      seats[#seats + 1] = user
+      seats[#seats + 1] = n
+    end
   end
+  hsetMany(KEYS[3], seats)
 end
 redis.call('HSET', KEYS[1], 'avail', avail)
 return previous

@@ -6,6 +6,7 @@
 -- long queue costs little: its stale records are in its oldest jobs.
 --- @include "_accepted-at-of"
 --- @include "_book-requests-of"
+--- @include "_in-admission-order"
 if ARGV[4] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then return {} end
 local flat = redis.call('HGETALL', KEYS[1])
 local stale = {}
@@ -18,7 +19,7 @@ end
 if #stale == 0 then return {} end
 local limit = tonumber(ARGV[3])
 if #stale > limit then
-  table.sort(stale, function(x, y) return x.seq < y.seq end)
+  stale = inAdmissionOrder(stale)
   for i = #stale, limit + 1, -1 do stale[i] = nil end
 end
 local wanted, left = {}, #stale
