@@ -95,7 +95,7 @@ describe('references to events, checked per statement', () => {
     expect((await insert('own', 'lonely', 'sale')).rowCount).toBe(1);
   });
 
-  it('keep an event that rows refer to from being deleted or renamed, and a row from moving to another event', async () => {
+  it('keep an event that rows refer to from being deleted, renamed or truncated, and a row from moving to another event or request', async () => {
     const { pool } = database;
     expect(await sqlState(pool.query(`DELETE FROM events WHERE id = 'sale'`))).toBe(FOREIGN_KEY_VIOLATION);
     expect(await sqlState(pool.query(`UPDATE events SET id = 'renamed' WHERE id = 'sale'`))).toBe(FOREIGN_KEY_VIOLATION);
@@ -108,6 +108,21 @@ describe('references to events, checked per statement', () => {
     await journalRow(pool, 'j1', 'journal-only');
     expect(await sqlState(pool.query(`DELETE FROM events WHERE id = 'journal-only'`))).toBe(FOREIGN_KEY_VIOLATION);
     expect(await sqlState(pool.query(`UPDATE accepted_requests SET event_id = 'other' WHERE id = 'j1'`))).toBe(FOREIGN_KEY_VIOLATION);
+
+    // Nor is a booking moved to another request, nor events truncated under the rows.
+    expect(await sqlState(pool.query(`UPDATE bookings SET request_id = 'lonely' WHERE request_id = 'r1'`))).toBe(FOREIGN_KEY_VIOLATION);
+    expect(await sqlState(pool.query('TRUNCATE events'))).toBe(FOREIGN_KEY_VIOLATION);
+    // A deletion checks what is committed, which only READ COMMITTED shows it: refused otherwise.
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await insertEvent(database.db, { id: 'isolated', name: 'Isolated', capacity: 1 });
+      expect(await sqlState(client.query(`DELETE FROM events WHERE id = 'isolated'`))).toBe('0A000');
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    expect((await pool.query(`DELETE FROM events WHERE id = 'isolated'`)).rowCount).toBe(1);
 
     const kept = await pool.query(`SELECT count(*)::int AS n FROM booking_requests WHERE event_id = 'sale'`);
     expect(kept.rows[0].n).toBe(3);

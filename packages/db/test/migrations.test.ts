@@ -1,21 +1,36 @@
-import { type Db, insertEvent, migrateToLatest, migrateToNothing, PgErrorCode } from '@booking/db';
+import { type Db, insertEvent, migrateToLatest, migrateToNothing, MIGRATIONS, PgErrorCode } from '@booking/db';
 import { createTestDatabase, type TestDatabase } from '@booking/test-support';
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Tables and functions the contract's guarantees rest on (the schema may hold more). */
 const TABLES = ['booking_requests', 'bookings', 'events'];
 const FUNCTIONS = ['cancel_booking', 'decide_booking_batch', 'decide_bookings'];
 
-/** Every table and function of the public schema, apart from Kysely's own bookkeeping. */
-async function schemaObjects(db: Db): Promise<{ tables: string[]; functions: string[] }> {
-  const tables = await sql<{ name: string }>`
-    SELECT table_name AS name FROM information_schema.tables
-     WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely_migration%' ORDER BY 1`.execute(db);
-  const functions = await sql<{ name: string }>`
-    SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-     WHERE n.nspname = 'public' ORDER BY 1`.execute(db);
-  return { tables: tables.rows.map((r) => r.name), functions: functions.rows.map((r) => r.name) };
+/**
+ * Every table, function, constraint, trigger and index of the public schema, apart from Kysely's own
+ * bookkeeping (constraints, triggers and indexes as `table.name`).
+ */
+async function schemaObjects(db: Db): Promise<Record<'tables' | 'functions' | 'constraints' | 'triggers' | 'indexes', string[]>> {
+  const names = async (query: ReturnType<typeof sql<{ name: string }>>) => (await query.execute(db)).rows.map((r) => r.name);
+  return {
+    tables: await names(sql`
+      SELECT table_name AS name FROM information_schema.tables
+       WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely_migration%' ORDER BY 1`),
+    functions: await names(sql`
+      SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = 'public' ORDER BY 1`),
+    constraints: await names(sql`
+      SELECT c.conrelid::regclass::text || '.' || c.conname AS name FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+       WHERE n.nspname = 'public' AND c.conrelid::regclass::text NOT LIKE 'kysely_migration%' ORDER BY 1`),
+    triggers: await names(sql`
+      SELECT t.tgrelid::regclass::text || '.' || t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = 'public' AND NOT t.tgisinternal ORDER BY 1`),
+    indexes: await names(sql`
+      SELECT tablename || '.' || indexname AS name FROM pg_indexes
+       WHERE schemaname = 'public' AND tablename NOT LIKE 'kysely_migration%' ORDER BY 1`),
+  };
 }
 
 /** The Postgres error code `promise` fails with (and a test failure if it succeeds). */
@@ -43,7 +58,7 @@ describe('migrations', () => {
     const migrated = await schemaObjects(db);
     expect(migrated.tables).toEqual(expect.arrayContaining(TABLES));
     expect(migrated.functions).toEqual(expect.arrayContaining(FUNCTIONS));
-    const nothing = { tables: [], functions: [] };
+    const nothing = { tables: [], functions: [], constraints: [], triggers: [], indexes: [] };
 
     const down = await migrateToNothing(db);
     expect(down.length).toBeGreaterThan(0);
@@ -62,6 +77,27 @@ describe('migrations', () => {
 
     // Applying again is a no-op.
     expect(await migrateToLatest(db)).toEqual([]);
+  });
+
+  it("2026-12-06T2200-event-references goes down to its parent's foreign keys and index, and up again", async () => {
+    const { db } = database;
+    const latest = await schemaObjects(db);
+    const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) } });
+    const down = await migrator.migrateTo('2026-12-02T0600-waitlist');
+    expect(down.error).toBeUndefined();
+    expect(down.results?.map((r) => `${r.direction} ${r.migrationName} ${r.status}`)).toEqual([
+      'Down 2026-12-06T2200-event-references Success',
+    ]);
+    const parent = await schemaObjects(db);
+    const keys = ['accepted_requests', 'booking_requests', 'bookings'].map((t) => `${t}.${t}_event_id_fkey`);
+    expect(parent.constraints).toEqual(expect.arrayContaining(keys));
+    expect(parent.indexes).toContain('bookings.bookings_event_user_idx');
+    expect(parent.triggers.filter((t) => /event_references|event_id_unchanged/.test(t))).toEqual([]);
+    for (const key of keys) expect(latest.constraints).not.toContain(key);
+    expect(latest.triggers).toEqual(expect.arrayContaining(['bookings.bookings_event_references', 'events.events_references_kept_delete']));
+
+    await migrateToLatest(db);
+    expect(await schemaObjects(db)).toEqual(latest);
   });
 });
 

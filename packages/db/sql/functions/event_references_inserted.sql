@@ -23,7 +23,7 @@ BEGIN
   IF v_locked < v_events THEN
     SELECT n.event_id INTO v_missing FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = n.event_id) LIMIT 1;
     RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%_event_id_fkey"', TG_TABLE_NAME, TG_TABLE_NAME
-      USING ERRCODE = 'foreign_key_violation', TABLE = TG_TABLE_NAME,
+      USING ERRCODE = 'foreign_key_violation', TABLE = TG_TABLE_NAME, CONSTRAINT = TG_TABLE_NAME || '_event_id_fkey',
             DETAIL = format('Key (event_id)=(%s) is not present in table "events".', v_missing);
   END IF;
   IF TG_TABLE_NAME = 'bookings' THEN
@@ -33,7 +33,7 @@ BEGIN
      LIMIT 1;
     IF FOUND THEN
       RAISE EXCEPTION 'insert on table "bookings" violates its reference to booking_requests: the booking''s event is not its request''s'
-        USING ERRCODE = 'foreign_key_violation', TABLE = 'bookings',
+        USING ERRCODE = 'foreign_key_violation', TABLE = 'bookings', CONSTRAINT = 'bookings_event_id_fkey',
               DETAIL = format('Key (request_id)=(%s) is of another event.', v_missing);
     END IF;
   END IF;
