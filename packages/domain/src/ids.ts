@@ -23,28 +23,23 @@ export function newEventId(): string {
   return randomPart();
 }
 
-// The characters of base64url in the order of their codes ('-' < '0'-'9' < 'A'-'Z' < '_' < 'a'-'z'),
-// so that the time part of an ordered id sorts as its number does, byte for byte.
-const ORDERED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
-const TIME_CHARS = 8;
+// The time part is in base 36, digits and lowercase letters only: they sort in that order byte for
+// byte and under the usual locales' collations too (which ignore '-' and '_' and fold case at
+// first), so it sorts as its number does whatever collation the database was created with.
+const TIME_CHARS = 10;
 
 /**
- * 22 base64url characters, as randomPart(), of which the first 8 are the time in milliseconds (48
- * bits, in ORDERED's digits) and the other 14 random (84 bits). Ids minted later sort after (within
- * a millisecond, in any order), so that each new row's entry goes next to the last one's at the end
+ * 22 base64url characters, as randomPart(), of which the first 10 are the time in milliseconds (48
+ * bits, in base 36) and the other 12 random (72 bits). Ids minted later sort after (within a
+ * millisecond, in any order), so that each new row's entry goes next to the last one's at the end
  * of an index instead of a random place in it: PostgreSQL touches and logs fewer pages per row (on
  * a scratch database, pgbench calling decide_bookings for batches of 1,000 new requests took 14-19 %
  * longer per batch with random request and booking ids than with ordered ones). Still opaque to
  * clients and unguessable; it tells when it was minted, as a booking's own `createdAt` does.
  */
 export function orderedPart(now = Date.now()): string {
-  let time = '';
-  let t = now;
-  for (let i = 0; i < TIME_CHARS; i++) {
-    time = ORDERED[t % 64]! + time;
-    t = Math.floor(t / 64);
-  }
-  return time + randomPart().slice(0, 22 - TIME_CHARS);
+  if (!Number.isSafeInteger(now) || now < 0 || now >= 36 ** TIME_CHARS) throw new RangeError(`not a time for an id: ${now}`);
+  return now.toString(36).padStart(TIME_CHARS, '0') + randomPart().slice(0, 22 - TIME_CHARS);
 }
 
 /** A new opaque booking id, ordered by when it was minted. */

@@ -53,7 +53,7 @@ export function bookingsRouter(deps: ApiDeps): Router {
     const { bookingId } = req.params;
     const caller = await callerOf(deps, req);
     const row = isOpaqueId(bookingId) ? await findBookingById(deps.db, bookingId) : undefined;
-    // Someone else's booking answers as if it did not exist: its id tells nothing.
+    // Someone else's booking answers as if it did not exist: the answer does not tell whether it does.
     if (!row || !mayAccess(deps.auth, caller, row.user_id)) throw new AppError('BOOKING_NOT_FOUND', `no booking ${bookingId}`);
     res.json(toBookingView(row));
   });
