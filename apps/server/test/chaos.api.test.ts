@@ -61,10 +61,10 @@ describe('the API process killed in the middle of a burst', () => {
     return row.available;
   }
 
-  it('gives the seats it admitted but never queued back within seconds, and oversells nothing', async () => {
+  it('gives the seats it admitted but never queued back within seconds, and oversells nothing', { timeout: 120_000 }, async () => {
     // More seats than the burst asks for: admissions go on throughout the burst, so the kill cuts
     // some off between the gate and the queue.
-    const capacity = 700;
+    const capacity = 1_000;
     const created = await request(deployment.baseUrl, 'POST', '/v1/events', {
       headers: { authorization: `Bearer ${DEPLOYMENT_ADMIN_KEY}` },
       json: { name: 'Burst', capacity },
@@ -76,14 +76,16 @@ describe('the API process killed in the middle of a burst', () => {
 
     // Clients submitting one request after another, 50 at a time, until the API dies under them. It
     // is killed while admissions are going on, as seen from Redis rather than from the answers
-    // received. A kill that happens to leave no admission unqueued is tried again on a new API.
+    // received. A kill that happens to leave no admission unqueued is tried again on a new API: on a
+    // loaded machine three kills in a row once left none (a CI run of 2026-12-06), so up to eight,
+    // each after 100 more admissions (800 at most, within the seats).
     const answers: Array<Awaited<ReturnType<typeof book>>> = [];
     let apiUrl = deployment.baseUrl;
     let api = deployment.api;
     let next = 0;
     let killedAt = 0;
     let orphans = 0;
-    for (let attempt = 0; attempt < 3 && orphans === 0; attempt++) {
+    for (let attempt = 0; attempt < 8 && orphans === 0; attempt++) {
       if (attempt > 0) ({ api, baseUrl: apiUrl } = await deployment.startApi());
       const url = apiUrl;
       const clients = Array.from({ length: 50 }, async () => {
@@ -94,7 +96,7 @@ describe('the API process killed in the middle of a burst', () => {
         }
       });
       const seq = gateKeys(prefix, eventId).seq;
-      const killAt = Number((await redis.hget(seq, 'admitted')) ?? 0) + 200;
+      const killAt = Number((await redis.hget(seq, 'admitted')) ?? 0) + 100;
       const deadline = Date.now() + 20_000;
       while (Number((await redis.hget(seq, 'admitted')) ?? 0) < killAt && Date.now() < deadline) await sleep(1);
       api.child.kill('SIGKILL');
