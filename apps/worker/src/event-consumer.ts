@@ -104,19 +104,11 @@ export function letGo(
     deps.logger.debug('letting event go', { eventId: c.eventId, epoch: c.lease.epoch, why: how.why });
     // A graceful close waits for the job in progress; should it hang (a connection that never
     // answers), force it after twice the lock time: the job is then taken over like a dead worker's.
-    // Closed before its connections are ready, a BullMQ worker can leave a command rejected with no
-    // one awaiting it, an unhandled rejection that ends the process (`npm run bench:scale`, 1,000
-    // events let go idle: "Connection is closed." in two runs of three); waiting until it is ready
-    // first is the known way out (taskforcesh/bullmq#2686). The wait is bounded by the timer below.
     let timer: NodeJS.Timeout | undefined;
-    const closed = c.worker
-      .waitUntilReady()
-      .catch(() => {})
-      .then(() => c.worker.close(how.force ?? false))
-      .then(
-        () => true,
-        () => true,
-      );
+    const closed = c.worker.close(how.force ?? false).then(
+      () => true,
+      () => true,
+    );
     const timedOut = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), 2 * deps.lockMs);
     });
