@@ -27,7 +27,7 @@ export const SQL_FUNCTIONS = [
   'bookings_seats_taken',
   'event_references_inserted',
   'event_references_kept',
-  'event_id_unchanged',
+  'references_unchanged',
 ] as const;
 
 /** Where the files are, relative to this module (src/ under tsx, dist/ once compiled). */

@@ -92,7 +92,7 @@ describe('migrations', () => {
     const keys = ['accepted_requests', 'booking_requests', 'bookings'].map((t) => `${t}.${t}_event_id_fkey`);
     expect(parent.constraints).toEqual(expect.arrayContaining(keys));
     expect(parent.indexes).toContain('bookings.bookings_event_user_idx');
-    expect(parent.triggers.filter((t) => /event_references|event_id_unchanged/.test(t))).toEqual([]);
+    expect(parent.triggers.filter((t) => /event_references|references_unchanged/.test(t))).toEqual([]);
     for (const key of keys) expect(latest.constraints).not.toContain(key);
     expect(latest.triggers).toEqual(expect.arrayContaining(['bookings.bookings_event_references', 'events.events_references_kept_delete']));
 

@@ -8,7 +8,7 @@
 -- 1,000 decisions those checks were about a fifth of decide_bookings and two fifths of a journal
 -- insert (2026-12-06T2200-event-references). As a foreign key does, it locks the events referred to
 -- (FOR KEY SHARE) until the transaction ends, so an event cannot be deleted under rows being written;
--- event_references_kept refuses to delete an event that rows refer to, and event_id_unchanged keeps
+-- event_references_kept refuses to delete an event that rows refer to, and references_unchanged keeps
 -- a row's event_id as it was written. For bookings it also requires each booking's request to be of
 -- the same event (bookings.request_id stays a FOREIGN KEY to booking_requests).
 CREATE OR REPLACE FUNCTION event_references_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$

@@ -15,7 +15,7 @@ import { type Kysely, sql } from 'kysely';
 // request's, and a booking's request never changes. bookings.request_id stays a FOREIGN KEY: replaced
 // by a join that locks the requests, the check cost more than the key. The functions' current
 // sources are in packages/db/sql/functions (event_references_inserted, event_references_kept,
-// event_id_unchanged).
+// references_unchanged).
 //
 // bookings_event_user_idx (event_id, user_id) WHERE status = 'confirmed' goes: since
 // 2026-12-02T0500-holds, bookings_event_user_taken_idx (the same columns, held or confirmed) serves
@@ -87,7 +87,7 @@ BEGIN
 END
 $fn$;
 
-CREATE OR REPLACE FUNCTION event_id_unchanged() RETURNS trigger LANGUAGE plpgsql AS $fn$
+CREATE OR REPLACE FUNCTION references_unchanged() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   -- Nested: a condition naming request_id would fail on the tables without it.
   IF TG_TABLE_NAME = 'bookings' THEN
@@ -121,14 +121,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
            REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION event_references_inserted()`,
       )
       .execute(db);
+    // A row's event never changes, nor a booking's request.
+    const fixed = table === 'bookings' ? ['event_id', 'request_id'] : ['event_id'];
+    const changed = fixed.map((c) => `OLD.${c} IS DISTINCT FROM NEW.${c}`).join(' OR ');
     await sql
       .raw(
-        table === 'bookings'
-          ? `CREATE TRIGGER bookings_event_id_unchanged BEFORE UPDATE OF event_id, request_id ON bookings
-               FOR EACH ROW WHEN (OLD.event_id IS DISTINCT FROM NEW.event_id OR OLD.request_id IS DISTINCT FROM NEW.request_id)
-               EXECUTE FUNCTION event_id_unchanged()`
-          : `CREATE TRIGGER ${table}_event_id_unchanged BEFORE UPDATE OF event_id ON ${table}
-               FOR EACH ROW WHEN (OLD.event_id IS DISTINCT FROM NEW.event_id) EXECUTE FUNCTION event_id_unchanged()`,
+        `CREATE TRIGGER ${table}_references_unchanged BEFORE UPDATE OF ${fixed.join(', ')} ON ${table}
+           FOR EACH ROW WHEN (${changed}) EXECUTE FUNCTION references_unchanged()`,
       )
       .execute(db);
   }
@@ -148,11 +147,11 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP TRIGGER events_references_kept_update ON events`.execute(db);
   await sql`DROP TRIGGER events_references_kept_delete ON events`.execute(db);
   for (const table of CHILDREN) {
-    await sql.raw(`DROP TRIGGER ${table}_event_id_unchanged ON ${table}`).execute(db);
+    await sql.raw(`DROP TRIGGER ${table}_references_unchanged ON ${table}`).execute(db);
     await sql.raw(`DROP TRIGGER ${table}_event_references ON ${table}`).execute(db);
     await sql.raw(`ALTER TABLE ${table} ADD CONSTRAINT ${table}_event_id_fkey FOREIGN KEY (event_id) REFERENCES events (id)`).execute(db);
   }
-  await sql`DROP FUNCTION event_id_unchanged()`.execute(db);
+  await sql`DROP FUNCTION references_unchanged()`.execute(db);
   await sql`DROP FUNCTION event_references_kept()`.execute(db);
   await sql`DROP FUNCTION event_references_inserted()`.execute(db);
 }

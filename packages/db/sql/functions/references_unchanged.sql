@@ -1,12 +1,12 @@
 -- The current source of this function. The migrator applies it after the migrations whenever this
 -- file changes (packages/db/src/sql-functions.ts); edit it here, never in a migration. It also runs
--- as it is: psql -v ON_ERROR_STOP=1 -f packages/db/sql/functions/event_id_unchanged.sql
+-- as it is: psql -v ON_ERROR_STOP=1 -f packages/db/sql/functions/references_unchanged.sql
 --
 -- Trigger (row level, before UPDATE OF event_id on accepted_requests, booking_requests and bookings,
 -- and OF request_id on bookings, when the value changes): a row's event is the one it was written
 -- for, and a booking's request the one it was made for (event_references_inserted checks both then).
 -- Nothing in the service moves a request or a booking to another event or request.
-CREATE OR REPLACE FUNCTION event_id_unchanged() RETURNS trigger LANGUAGE plpgsql AS $fn$
+CREATE OR REPLACE FUNCTION references_unchanged() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   -- Nested: a condition naming request_id would fail on the tables without it.
   IF TG_TABLE_NAME = 'bookings' THEN
